@@ -1,0 +1,15 @@
+# Carlini & Wagner (S&P 2017), Section VIII: evaluating defensive distillation.
+# A table of contents: the rules live in workflow/rules/, the science in src/.
+
+
+configfile: "config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs(),

@@ -1,0 +1,5 @@
+import sys
+
+from cw_distillation.cli import main
+
+sys.exit(main())

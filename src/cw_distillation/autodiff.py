@@ -1,0 +1,71 @@
+"""The only framework-specific code: gradients and compilation.
+
+Everything else (models, attacks, training loops) is written with Keras 3 and
+``keras.ops``; swapping the backend means rewriting this module alone.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf
+
+Tensor = Any
+
+
+def compile_fn(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Trace ``fn`` into a graph once per input signature (XLA off: slower on CPU here)."""
+    return tf.function(fn, reduce_retracing=True)
+
+
+def value_and_grad(fn: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-example loss ``fn(x)`` (shape (N,)) and d sum(fn(x)) / dx (shape of x).
+
+    Summing is safe because example i's loss depends on x[i] alone (no batch
+    statistics at inference), so the gradient of the sum is each example's own.
+    """
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value = fn(x)
+        total = tf.reduce_sum(value)
+    return value, tape.gradient(total, x)
+
+
+def value_and_grad_aux(
+    fn: Callable[[Tensor], tuple[Tensor, Any]], x: Tensor
+) -> tuple[Tensor, Any, Tensor]:
+    """Like ``value_and_grad`` for ``fn(x) -> (value (N,), aux)``: aux comes from the same
+    forward pass, so an attack step reads logits and images without a second model call."""
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        value, aux = fn(x)
+        total = tf.reduce_sum(value)
+    return value, aux, tape.gradient(total, x)
+
+
+def jacobian_rows(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:
+    """d fn(x)[:, k] / dx for every output k: shape (N, K, *x.shape[1:])."""
+    x = tf.convert_to_tensor(x)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = fn(x)
+    return tape.batch_jacobian(out, x)
+
+
+def gpu_available() -> bool:
+    return bool(tf.config.list_physical_devices("GPU"))
+
+
+def enable_determinism(seed: int) -> None:
+    """Seed every generator and make TF ops deterministic (same machine, same bits)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()

@@ -1,0 +1,1 @@
+"""Datasets: official sources, verified download, file formats, prepared arrays."""

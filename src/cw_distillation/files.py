@@ -1,0 +1,77 @@
+"""Hashing and atomic writes: no half-written file ever looks whole."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+CHUNK = 1 << 20
+
+
+def sha256_file(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def tree_digests(path: str | Path) -> dict[str, str]:
+    """Each visible file's relative name and SHA-256."""
+    root = Path(path)
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and not _hidden(p.relative_to(root))]
+    return {p.relative_to(root).as_posix(): sha256_file(p) for p in files}
+
+
+def sha256_tree(path: str | Path) -> str:
+    """Digest of a directory: its files' relative names and digests, sorted.
+
+    Hidden files are left out: Snakemake writes a ``.snakemake_timestamp`` into
+    folder outputs after the step has finished.
+    """
+    lines = [f"{name} {digest}\n" for name, digest in tree_digests(path).items()]
+    return hashlib.sha256("".join(lines).encode()).hexdigest()
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+def sha256_any(path: str | Path) -> str:
+    return sha256_tree(path) if Path(path).is_dir() else sha256_file(path)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    The temporary name keeps the suffix so that writers that dispatch on it
+    (``.npz``, ``.keras``, ``.pdf``) still work.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp", dir=target.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would surprise whoever shares the results
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)

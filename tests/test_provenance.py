@@ -1,0 +1,119 @@
+"""Every artifact has a manifest; audit names whatever was changed, replaced or deleted."""
+
+import json
+import shutil
+
+import pytest
+
+from cw_distillation import provenance
+from cw_distillation.cli import main
+from cw_distillation.provenance import Step
+
+
+@pytest.fixture
+def chain(tmp_path, monkeypatch):
+    """synthesize -> download (from the synthetic mirror) -> prepare, through the CLI, in tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["synthesize", "--dataset", "mnist", "--out-dir", "results/t/synthetic",
+                 "--n-train", "40", "--n-test", "20", "--seed", "3"]) == 0
+    assert main(["download", "--dataset", "mnist", "--out-dir", "results/t/raw/mnist", "--mirror",
+                 "results/t/synthetic", "--registry", "results/t/synthetic/mnist.registry.json",
+                 "--no-progress", "--rule", "download", "--wildcards", "dataset=mnist"]) == 0
+    assert main(["prepare", "--dataset", "mnist", "--raw-dir", "results/t/raw/mnist",
+                 "--out", "results/t/data/mnist.npz", "--rule", "prepare"]) == 0
+    return tmp_path
+
+
+def audit_lines(folder) -> tuple[int, list[str]]:
+    findings, _ = provenance.audit(folder)
+    return (1 if findings else 0), [str(f) for f in findings]
+
+
+def test_manifest_records_what_a_reviewer_needs(chain):
+    m = provenance.read_manifest("results/t/data/mnist.npz")
+    assert m["step"]["command"] == "prepare" and m["step"]["rule"] == "prepare"
+    assert m["inputs"][0]["path"] == "results/t/raw/mnist"
+    assert {"python", "tensorflow", "keras", "numpy", "snakemake"} <= set(m["software"])
+    assert {"git_commit", "git_dirty"} <= set(m["code"]) and m["hardware"]["cpu_threads"] >= 1
+    assert m["started"] <= m["ended"]
+    assert m["step"]["notes"]["shapes"]["x_train"] == [40, 28, 28, 1]
+    # the lineage carries the download and the synthesis: the chain reaches the root without the files
+    steps = sorted(node["step"]["command"] for node in m["lineage"].values())
+    assert set(steps) == {"download", "synthesize"}
+
+
+def test_audit_passes_on_a_fresh_run(chain, capsys):
+    assert main(["audit", "results/t"]) == 0
+    assert "audit passed" in capsys.readouterr().out
+
+
+def test_audit_names_an_artifact_with_one_changed_byte(chain, capsys):
+    path = chain / "results/t/data/mnist.npz"
+    data = bytearray(path.read_bytes())
+    data[-10] ^= 1
+    path.write_bytes(bytes(data))
+    assert main(["audit", "results/t"]) == 1
+    out = capsys.readouterr().out
+    assert "CHANGED" in out and "results/t/data/mnist.npz" in out
+
+
+def test_audit_names_the_artifact_made_from_a_replaced_input(chain, capsys):
+    # the raw files are replaced by another (well-recorded) download: the npz made from the old ones is stale
+    assert main(["synthesize", "--dataset", "mnist", "--out-dir", "other", "--n-train", "40", "--n-test", "20",
+                 "--seed", "4"]) == 0
+    assert main(["download", "--dataset", "mnist", "--out-dir", "results/t/raw/mnist", "--mirror", "other",
+                 "--registry", "other/mnist.registry.json", "--no-progress"]) == 0
+    assert main(["audit", "results/t"]) == 1
+    out = capsys.readouterr().out
+    assert "STALE" in out and "results/t/data/mnist.npz: its input results/t/raw/mnist has changed" in out
+
+
+def test_audit_names_a_deleted_artifact_and_a_deleted_input(chain, capsys):
+    (chain / "results/t/data/mnist.npz").unlink()
+    shutil.rmtree(chain / "results/t/raw/mnist")
+    (chain / "results/t/raw/mnist.prov.json").unlink()
+    assert main(["audit", "results/t"]) == 1
+    out = capsys.readouterr().out
+    assert "MISSING        results/t/data/mnist.npz" in out
+
+
+def test_audit_names_a_file_no_manifest_describes(chain, capsys):
+    (chain / "results/t/data/notes.csv").write_text("a,b\n")
+    assert main(["audit", "results/t"]) == 1
+    assert "UNRECORDED     results/t/data/notes.csv" in capsys.readouterr().out
+
+
+def test_committed_outputs_audit_without_the_intermediate_files(chain, capsys):
+    table = chain / "paper_outputs/t/tables/counts.csv"
+    table.parent.mkdir(parents=True)
+    table.write_text("class,count\n0,4\n")
+    provenance.write_manifest(table, Step(command="tables", params={}, inputs=[chain / "results/t/data/mnist.npz"]))
+    assert provenance.manifest_path(table) == chain / "paper_outputs/t/provenance/tables/counts.csv.json"
+    shutil.rmtree(chain / "results")  # a fresh clone: results/ is not committed
+    assert main(["audit", "paper_outputs/t"]) == 0
+    table.write_text("class,count\n0,5\n")
+    assert main(["audit", "paper_outputs/t"]) == 1
+    assert "paper_outputs/t/tables/counts.csv" in capsys.readouterr().out
+
+
+def test_a_link_without_provenance_breaks_the_chain(chain, capsys):
+    stray = chain / "stray.npz"
+    stray.write_bytes(b"not recorded")
+    out = chain / "results/t/derived.bin"
+    out.write_bytes(b"x")
+    provenance.write_manifest(out, Step(command="tables", params={}, inputs=[stray]))
+    assert main(["audit", "results/t"]) == 1
+    assert "BROKEN-CHAIN" in capsys.readouterr().out
+
+
+def test_explain_prints_the_chain_back_to_the_download(chain, capsys):
+    assert main(["explain", "results/t/data/mnist.npz"]) == 0
+    out = capsys.readouterr().out
+    assert out.index("step: cw-distillation prepare") < out.index("step: cw-distillation download") \
+        < out.index("step: cw-distillation synthesize")
+    assert '"n_train": 40' in out
+
+
+def test_manifests_are_json_with_sorted_keys(chain):
+    text = provenance.manifest_path("results/t/data/mnist.npz").read_text()
+    assert json.loads(text)["schema"] == provenance.SCHEMA_VERSION
