@@ -46,3 +46,8 @@ def download_flags(wildcards, input):
         return f"--registry {input.registry} --mirror {os.path.dirname(input.mirror)}"
     mirror = config["data"]["mirror"]
     return f"--mirror {os.path.abspath(mirror)}" if mirror else ""
+
+
+def res(kind):
+    """Scheduler resources of one kind of job, from the config (see the schema's `resources`)."""
+    return config["resources"][kind]

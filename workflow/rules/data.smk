@@ -7,6 +7,10 @@ rule synthesize:
         f"{RESULTS}/logs/synthesize_{{dataset}}.log",
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
     params:
         n_train=config["data"]["synthetic"]["n_train"],
         n_test=config["data"]["synthetic"]["n_test"],
@@ -27,6 +31,10 @@ rule download:
         f"{RESULTS}/logs/download_{{dataset}}.log",
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
     params:
         source=download_flags,
         retries=config["data"]["retries"],
@@ -48,6 +56,10 @@ rule prepare:
         f"{RESULTS}/logs/prepare_{{dataset}}.log",
     conda:
         CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
     shell:
         "cw-distillation prepare --dataset {wildcards.dataset} --raw-dir {input} --out {output}"
         " --rule prepare --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
