@@ -1,0 +1,1 @@
+"""Tables, figures and the report: what a reader of the repository sees."""

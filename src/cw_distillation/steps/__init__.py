@@ -1,0 +1,30 @@
+"""The workflow's steps as command-line handlers, one module per stage.
+
+Each module has ``register(sub)`` that adds its subcommands; handlers import
+heavy libraries (TensorFlow) only when they run.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+
+from cw_distillation.provenance import Step
+
+
+def add_step_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rule", help="workflow rule that runs this step (recorded in provenance)")
+    parser.add_argument("--wildcards", default="", help="k=v,... of the rule (recorded in provenance)")
+
+
+def step_for(args: argparse.Namespace, inputs: Sequence[str | Path], params: dict, **extra) -> Step:
+    wildcards = dict(item.split("=", 1) for item in args.wildcards.split(",") if "=" in item) if args.wildcards else {}
+    return Step(
+        command=args.command,
+        params=params,
+        inputs=[Path(p) for p in inputs],
+        rule=args.rule,
+        wildcards=wildcards,
+        **extra,
+    )

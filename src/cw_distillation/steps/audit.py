@@ -1,0 +1,52 @@
+"""Provenance steps: audit a folder, explain one artifact, check a config."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from cw_distillation import provenance
+
+
+def audit(args: argparse.Namespace) -> int:
+    findings, checked = provenance.audit(args.folder)
+    for finding in findings:
+        print(finding)
+    if findings:
+        print(f"audit FAILED: {len(findings)} problem(s) among {checked} recorded artifact(s) under {args.folder}")
+        return 1
+    if checked == 0:
+        print(f"audit FAILED: no recorded artifacts under {args.folder}")
+        return 1
+    print(f"audit passed: {checked} artifact(s) under {args.folder} match their manifests")
+    return 0
+
+
+def explain(args: argparse.Namespace) -> int:
+    print(provenance.explain(args.artifact))
+    return 0
+
+
+def check_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    from cw_distillation.config import load_config
+
+    config = load_config(args.config, args.schema)
+    print(yaml.safe_dump(config, sort_keys=False), end="")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("audit", help="re-hash every artifact under a folder and check it against its provenance")
+    p.add_argument("folder", type=Path)
+    p.set_defaults(handler=audit)
+
+    p = sub.add_parser("explain", help="print the chain of steps that made one artifact")
+    p.add_argument("artifact", type=Path)
+    p.set_defaults(handler=explain)
+
+    p = sub.add_parser("check-config", help="validate a config file against the schema and print it with defaults")
+    p.add_argument("config", type=Path)
+    p.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    p.set_defaults(handler=check_config)
