@@ -1,0 +1,150 @@
+"""Box-constrained L-BFGS (Szegedy et al. 2014), targeted L2, as the C&W paper states it:
+
+    minimise  c * ||x' - x||_2^2 + loss_F,t(x')   subject to x' in [-0.5, 0.5]^n,
+
+with a line search over c for the smallest distance that still reaches the target.
+Section VIII.A: on a distilled network the gradient of loss_F,t is exactly 0, so L-BFGS
+stops where it starts. Two fixes the paper names are options: ``output_temperature`` = T
+(F' = softmax(Z / T)) and ``objective="cw"`` (C&W's f6 on the logits).
+"""
+
+from __future__ import annotations
+
+import cw_distillation.autodiff as autodiff  # first: it sets KERAS_BACKEND for keras
+
+# isort: split
+import time
+from typing import Literal
+
+import keras
+import numpy as np
+import scipy.optimize
+from keras import ops
+
+from cw_distillation.attacks.gradient_sign import (
+    BOX_MAX,
+    BOX_MIN,
+    attack_result,
+    batches,
+    check_pairs,
+    predict_class,
+    to_numpy,
+)
+from cw_distillation.attacks.result import AttackResult
+from cw_distillation.fragility import loss_f
+
+
+def lbfgs(
+    model: keras.Model,
+    x: np.ndarray,
+    target: np.ndarray,
+    *,
+    label: np.ndarray | None = None,
+    image_index: np.ndarray | None = None,
+    objective: Literal["ce", "cw"] = "ce",
+    output_temperature: float = 1.0,
+    kappa: float = 0.0,
+    initial_const: float = 1.0,
+    search_steps: int = 10,
+    max_iterations: int = 1000,
+    batch_size: int = 100,
+) -> AttackResult:
+    """Targeted L-BFGS-B attack on (image, target) pairs.
+
+    x: (N, H, W, C) float32 in [-0.5, 0.5]; target: (N,) int.
+    label, image_index: (N,) int, stored in the result (default: the model's class of x, 0..N-1).
+    objective: "ce" Szegedy et al.'s cross-entropy of F (``fragility.loss_f``); "cw" C&W's
+        f6 = max(max_{i != t} Z_i - Z_t, -kappa), the stable objective.
+    output_temperature: T dividing the logits in either objective (1: the original attack).
+    kappa: confidence margin of the "cw" objective.
+    initial_const: first c (the weight of the squared distance) for every pair.
+    search_steps: L-BFGS-B runs per pair while searching c.
+    max_iterations: scipy's maxiter per run.
+    batch_size: pairs optimised jointly as one vector (1 is the original per-pair run).
+
+    Search over c: a larger c weights distance more, so success lies below some c*. Until a
+    pair has both a success and a failure, c is multiplied (after a success) or divided
+    (after a failure) by 10; then it bisects between the largest success and smallest
+    failure. The best (smallest L2) success is kept. Every run starts from x.
+
+    Batching: the objective is a sum of per-pair terms, so its minimiser is the tuple of
+    per-pair minimisers and one L-BFGS-B run over the concatenated vector solves the batch;
+    only the stopping rule (and the shared curvature memory) differ from per-pair runs.
+    iterations: objective / gradient evaluations (scipy's nfev) summed over the search.
+    """
+    assert objective in ("ce", "cw"), f"objective must be 'ce' or 'cw', got {objective!r}"
+    x, target, label, image_index = check_pairs(model, x, target, label, image_index)
+    value_and_grad = _objective_fn(model, objective, output_temperature, kappa)
+    x_adv, seconds = x.copy(), np.zeros(len(x))
+    iterations = np.zeros(len(x), dtype=np.int64)
+    for batch in batches(len(x), batch_size):
+        start = time.perf_counter()
+        xb, tb = x[batch], target[batch]
+        const = np.full(len(xb), initial_const)
+        c_ok, c_bad = np.zeros(len(xb)), np.full(len(xb), np.inf)
+        best, best_l2 = xb.copy(), np.full(len(xb), np.inf)
+        for _ in range(search_steps):
+            candidate, evaluations = _minimise(value_and_grad, xb, tb, const, max_iterations)
+            iterations[batch] += evaluations
+            hit = predict_class(model, candidate) == tb
+            l2 = np.sqrt(((candidate - xb).reshape(len(xb), -1) ** 2).sum(axis=1))
+            better = hit & (l2 < best_l2)
+            best[better], best_l2[better] = candidate[better], l2[better]
+            c_ok = np.where(hit, np.maximum(c_ok, const), c_ok)
+            c_bad = np.where(hit, c_bad, np.minimum(c_bad, const))
+            const = np.where(
+                np.isinf(c_bad), const * 10,
+                np.where(c_ok == 0, const / 10, (c_ok + c_bad) / 2),
+            )
+        x_adv[batch] = best
+        seconds[batch] = (time.perf_counter() - start) / len(xb)
+    meta = {
+        "attack": "lbfgs", "objective": objective, "output_temperature": output_temperature,
+        "kappa": kappa, "initial_const": initial_const, "search_steps": search_steps,
+        "max_iterations": max_iterations, "batch_size": batch_size,
+    }
+    return attack_result(model, x, x_adv, target, label, image_index, iterations, seconds, meta)
+
+
+def _objective_fn(model: keras.Model, objective: str, output_temperature: float, kappa: float):
+    """Compiled (x' (n, H, W, C), x, target (n,), const (n,)) -> (sum of objectives, gradient)."""
+
+    def per_pair(v, x, target, const):
+        logits = model(v, training=False)
+        if objective == "ce":
+            loss = loss_f(logits, target, output_temperature)
+        else:
+            loss = _cw_loss(logits / output_temperature, target, kappa)
+        distance = ops.sum(ops.reshape(ops.square(v - x), (ops.shape(v)[0], -1)), axis=1)
+        return const * distance + loss
+
+    def value_and_grad(v, x, target, const):
+        values, grad = autodiff.value_and_grad(lambda w: per_pair(w, x, target, const), v)
+        return ops.sum(values), grad
+
+    return autodiff.compile_fn(value_and_grad)
+
+
+def _cw_loss(logits, target, kappa: float):
+    """C&W's f6: max(max_{i != t} Z_i - Z_t, -kappa) per example, (N,)."""
+    onehot = ops.cast(ops.one_hot(ops.cast(target, "int32"), ops.shape(logits)[1]), "bool")
+    target_logit = ops.sum(ops.where(onehot, logits, 0.0), axis=1)
+    other_logit = ops.max(ops.where(onehot, -np.inf, logits), axis=1)
+    return ops.maximum(other_logit - target_logit, -kappa)
+
+
+def _minimise(value_and_grad, x, target, const, max_iterations):
+    """One L-BFGS-B run from x over the batch as one vector; returns x' (n, H, W, C), nfev."""
+    shape = x.shape
+    args = (x, target.astype(np.int32), const.astype(np.float32))
+
+    def fun(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = value_and_grad(flat.reshape(shape).astype(np.float32), *args)
+        return float(to_numpy(value)), to_numpy(grad).astype(np.float64).ravel()
+
+    bounds = scipy.optimize.Bounds(np.full(x.size, BOX_MIN), np.full(x.size, BOX_MAX))
+    result = scipy.optimize.minimize(
+        fun, x.astype(np.float64).ravel(), jac=True, method="L-BFGS-B", bounds=bounds,
+        options={"maxiter": max_iterations},
+    )
+    return result.x.reshape(shape).astype(np.float32), result.nfev

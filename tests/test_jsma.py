@@ -1,0 +1,116 @@
+"""JSMA: targeted L0 by raising pairs of pixels to the box maximum. JSMA-Z and JSMA-F reach
+the target on a standard network; JSMA-F refuses to change anything once the logits are scaled
+as distillation scales them, and dividing the logits by T undoes that."""
+
+import cw_distillation.autodiff  # noqa: F401 (first: it sets KERAS_BACKEND)
+
+# isort: split
+import itertools
+
+import keras
+import numpy as np
+import pytest
+
+from cw_distillation.attacks.gradient_sign import predict_class
+from cw_distillation.attacks.jsma import _best_pairs, jsma
+from cw_distillation.fragility import scale_logits
+
+DISTILLATION_T = 100.0
+GAMMA = 0.5  # the toy has 36 pixels: 10% would allow only one pair
+# Raising pixels alone cannot reach every target of the toy (one of its images fails for all
+# targets because no pair passes the saliency test), so "reaches the target" means most pairs.
+MOST = 0.6
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """A tiny undistilled classifier (6x6x1 inputs, 10 classes) trained on separable synthetic
+    data, and its first ten training images (one per class)."""
+    rng = np.random.default_rng(0)
+    prototypes = rng.uniform(-0.4, 0.4, (10, 6, 6, 1))
+    y = np.arange(300) % 10
+    x = np.clip(prototypes[y] + rng.normal(0, 0.1, (300, 6, 6, 1)), -0.5, 0.5).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((6, 6, 1)), keras.layers.Flatten(),
+        keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10),
+    ])
+    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(True))
+    model.fit(x, y, epochs=10, batch_size=50, verbose=0)
+    return model, x[:10], y[:10]
+
+
+def every_other_target(x, y):
+    """One row per (image, wrong class) pair: x (9N, H, W, C), target (9N,), label (9N,)."""
+    target = np.array([[t for t in range(10) if t != label] for label in y]).ravel()
+    return np.repeat(x, 9, axis=0), target, np.repeat(y, 9)
+
+
+@pytest.fixture(scope="module")
+def pairs(toy):
+    _, x, y = toy
+    return every_other_target(x, y)
+
+
+@pytest.mark.parametrize("variant", ["z", "f"])
+def test_jsma_reaches_the_target_on_an_undistilled_toy(variant, toy, pairs):
+    model, (x, target, label) = toy[0], pairs
+    result = jsma(model, x, target, label=label, variant=variant, gamma=GAMMA)
+    assert result.success.mean() >= MOST
+    np.testing.assert_array_equal(result.success, predict_class(model, result.x_adv) == target)
+    changed = result.x_adv != x
+    assert np.all(result.x_adv[changed] == 0.5), "JSMA only sets pixels to the box maximum"
+    assert np.all(result.l0[result.success] <= 2 * np.floor(GAMMA * 36 / 2))
+    assert np.all(result.l0[result.success] == 2 * result.iterations[result.success])
+
+
+def test_jsma_changes_at_most_gamma_of_the_pixels(toy, pairs):
+    x, target, label = pairs
+    result = jsma(toy[0], x, target, label=label, gamma=0.2)
+    assert result.iterations.max() <= np.floor(0.2 * 36 / 2)
+    assert np.all(result.l0[result.success] <= 0.2 * 36)
+
+
+def test_jsma_f_refuses_to_change_anything_once_logits_are_scaled_by_T(toy, pairs):
+    x, target, label = pairs
+    distilled_like = scale_logits(toy[0], DISTILLATION_T)
+    result = jsma(distilled_like, x, target, label=label, variant="f", gamma=GAMMA)
+    assert not result.success.any()
+    assert np.all(result.iterations == 0)
+    fixed = jsma(
+        distilled_like, x, target, label=label, variant="f", gamma=GAMMA,
+        output_temperature=DISTILLATION_T,
+    )
+    assert fixed.success.mean() >= MOST
+
+
+def test_jsma_z_picks_the_same_pixels_when_logits_are_scaled(toy, pairs):
+    """Scaling alone does not break JSMA-Z: its failure on distilled networks (Section VIII.A)
+    comes from how distillation reshapes the logits, not from their size."""
+    x, target, label = pairs
+    plain = jsma(toy[0], x, target, label=label, gamma=GAMMA)
+    scaled = jsma(scale_logits(toy[0], DISTILLATION_T), x, target, label=label, gamma=GAMMA)
+    np.testing.assert_array_equal(plain.x_adv, scaled.x_adv)
+
+
+def test_pair_search_matches_brute_force():
+    rng = np.random.default_rng(1)
+    d_target = rng.normal(size=(5, 12)).astype(np.float32)
+    d_others = rng.normal(size=(5, 12)).astype(np.float32)
+    domain = rng.random((5, 12)) < 0.7
+    p, q, found = _best_pairs(d_target, d_others, domain)
+    for i in range(5):
+        scores = {
+            (a, b): -(d_target[i, a] + d_target[i, b]) * (d_others[i, a] + d_others[i, b])
+            for a, b in itertools.permutations(np.flatnonzero(domain[i]), 2)
+            if d_target[i, a] + d_target[i, b] > 0 and d_others[i, a] + d_others[i, b] < 0
+        }
+        assert found[i] == bool(scores)
+        if scores:
+            assert {p[i], q[i]} == set(max(scores, key=scores.get))
+
+
+def test_pair_search_reports_no_pair_when_no_pixel_helps_the_target():
+    d_target = -np.ones((1, 6), np.float32)  # every pixel lowers the target
+    *_, found = _best_pairs(d_target, -d_target, np.ones((1, 6), bool))
+    assert not found[0]

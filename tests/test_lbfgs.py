@@ -1,0 +1,101 @@
+"""L-BFGS (Szegedy et al.): reaches the target on a standard network; on logits scaled as
+distillation scales them the cross-entropy's gradient is zero and it fails, while the paper's
+two fixes -- the C&W objective, or dividing the logits by T -- make it succeed again."""
+
+import cw_distillation.autodiff  # noqa: F401 (first: it sets KERAS_BACKEND)
+
+# isort: split
+import keras
+import numpy as np
+import pytest
+
+from cw_distillation.attacks.gradient_sign import predict_class
+from cw_distillation.attacks.lbfgs import lbfgs
+from cw_distillation.fragility import scale_logits
+
+DISTILLATION_T = 100.0
+FAST = {"search_steps": 6, "max_iterations": 100}  # enough on the toy; keeps the tests short
+
+
+@pytest.fixture(scope="module")
+def toy():
+    """A tiny undistilled classifier (6x6x1 inputs, 10 classes) trained on separable synthetic
+    data, and its first ten training images (one per class)."""
+    rng = np.random.default_rng(0)
+    prototypes = rng.uniform(-0.4, 0.4, (10, 6, 6, 1))
+    y = np.arange(300) % 10
+    x = np.clip(prototypes[y] + rng.normal(0, 0.1, (300, 6, 6, 1)), -0.5, 0.5).astype("float32")
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((6, 6, 1)), keras.layers.Flatten(),
+        keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10),
+    ])
+    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(True))
+    model.fit(x, y, epochs=10, batch_size=50, verbose=0)
+    return model, x[:10], y[:10]
+
+
+def every_other_target(x, y):
+    """One row per (image, wrong class) pair: x (9N, H, W, C), target (9N,), label (9N,)."""
+    target = np.array([[t for t in range(10) if t != label] for label in y]).ravel()
+    return np.repeat(x, 9, axis=0), target, np.repeat(y, 9)
+
+
+@pytest.fixture(scope="module")
+def pairs(toy):
+    _, x, y = toy
+    return every_other_target(x[:3], y[:3])
+
+
+@pytest.fixture(scope="module")
+def distilled_like(toy):
+    return scale_logits(toy[0], DISTILLATION_T)
+
+
+@pytest.fixture(scope="module")
+def standard_result(toy, pairs):
+    x, target, label = pairs
+    return lbfgs(toy[0], x, target, label=label, **FAST)
+
+
+def test_lbfgs_reaches_every_target_on_an_undistilled_toy(toy, pairs, standard_result):
+    _, target, _ = pairs
+    assert standard_result.success.all()
+    assert standard_result.x_adv.min() >= -0.5 and standard_result.x_adv.max() <= 0.5
+    np.testing.assert_array_equal(predict_class(toy[0], standard_result.x_adv), target)
+
+
+def test_lbfgs_with_cross_entropy_fails_on_scaled_logits_without_moving(pairs, distilled_like):
+    x, target, label = pairs
+    result = lbfgs(distilled_like, x, target, label=label, **FAST)
+    assert not result.success.any()
+    np.testing.assert_array_equal(result.x_adv, x)
+
+
+def test_lbfgs_with_the_cw_objective_succeeds_on_scaled_logits(pairs, distilled_like):
+    x, target, label = pairs
+    result = lbfgs(
+        distilled_like, x, target, label=label, objective="cw", **FAST
+    )
+    assert result.success.all()
+
+
+def test_lbfgs_on_logits_divided_by_T_matches_the_undistilled_attack(
+    pairs, distilled_like, standard_result
+):
+    x, target, label = pairs
+    result = lbfgs(
+        distilled_like, x, target, label=label, output_temperature=DISTILLATION_T,
+        **FAST,
+    )
+    assert result.success.all()
+    np.testing.assert_allclose(result.l2, standard_result.l2, rtol=0.05)
+
+
+def test_joint_batch_finds_the_same_distances_as_per_pair_runs(toy, pairs, standard_result):
+    """The batch objective is a sum of per-pair terms: optimising it jointly is a speed-up,
+    not a different attack."""
+    x, target, label = (a[::7] for a in pairs)
+    per_pair = lbfgs(toy[0], x, target, label=label, **FAST, batch_size=1)
+    assert per_pair.success.all()
+    np.testing.assert_allclose(per_pair.l2, standard_result.l2[::7], rtol=0.1)
