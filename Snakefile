@@ -7,6 +7,8 @@ configfile: "config.yaml"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/training.smk"
+include: "workflow/rules/tables.smk"
 
 
 rule all:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def http_server() -> Iterator[LocalServer]:
     server_state = LocalServer(base="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             server_state.hits.append(self.path)
             route = server_state.routes.get(self.path)
             if route is None or route.status != 200:

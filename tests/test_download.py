@@ -16,17 +16,31 @@ def mnist_source(payloads: dict[str, bytes], urls_for) -> DatasetSource:
     for name, data in payloads.items():
         blob = gz(data)
         archives.append(
-            Archive(f"{name}.gz", tuple(urls_for(f"{name}.gz", blob)), md5(blob), "gzip",
-                    (Payload(name, sha256(data), len(data)),))
+            Archive(
+                f"{name}.gz",
+                tuple(urls_for(f"{name}.gz", blob)),
+                md5(blob),
+                "gzip",
+                (Payload(name, sha256(data), len(data)),),
+            )
         )
     return DatasetSource("mnist", tuple(archives))
 
 
 def cifar_source(payloads: dict[str, bytes], urls: tuple[str, ...], blob: bytes) -> DatasetSource:
-    return DatasetSource("cifar10", (
-        Archive("cifar-10-binary.tar.gz", urls, md5(blob), "tar.gz",
-                tuple(Payload(n, sha256(d), len(d)) for n, d in payloads.items()), "cifar-10-batches-bin"),
-    ))
+    return DatasetSource(
+        "cifar10",
+        (
+            Archive(
+                "cifar-10-binary.tar.gz",
+                urls,
+                md5(blob),
+                "tar.gz",
+                tuple(Payload(n, sha256(d), len(d)) for n, d in payloads.items()),
+                "cifar-10-batches-bin",
+            ),
+        ),
+    )
 
 
 def test_good_archives_download_verify_and_parse(http_server, tiny_mnist_payloads, tmp_path):
@@ -40,8 +54,10 @@ def test_good_archives_download_verify_and_parse(http_server, tiny_mnist_payload
 
 
 def test_cifar_tar_is_extracted_member_by_member(http_server, tiny_cifar_payloads, tmp_path):
-    blob = tar_gz({f"cifar-10-batches-bin/{n}": d for n, d in tiny_cifar_payloads.items()}
-                  | {"cifar-10-batches-bin/readme.html": b"<html>"})
+    blob = tar_gz(
+        {f"cifar-10-batches-bin/{n}": d for n, d in tiny_cifar_payloads.items()}
+        | {"cifar-10-batches-bin/readme.html": b"<html>"}
+    )
     source = cifar_source(tiny_cifar_payloads, (http_server.serve("c.tar.gz", blob),), blob)
     fetch_dataset(source, tmp_path / "raw", **FAST)
     assert sorted(p.name for p in (tmp_path / "raw").iterdir()) == sorted(tiny_cifar_payloads)
@@ -105,7 +121,9 @@ def test_payload_digest_is_checked_even_when_the_archive_digest_matches(http_ser
     source = mnist_source(tiny_mnist_payloads, lambda name, blob: [http_server.serve(name, blob)])
     first = source.archives[0]
     wrong = Payload(first.payloads[0].name, "0" * 64, first.payloads[0].size)
-    source = DatasetSource("mnist", (Archive(first.name, first.urls, first.md5, "gzip", (wrong,)), *source.archives[1:]))
+    source = DatasetSource(
+        "mnist", (Archive(first.name, first.urls, first.md5, "gzip", (wrong,)), *source.archives[1:])
+    )
     with pytest.raises(ChecksumError, match=f"{first.payloads[0].name}: SHA-256 mismatch .expected 0000"):
         fetch_dataset(source, tmp_path / "raw", **FAST)
     assert not (tmp_path / "raw").exists()
@@ -138,14 +156,14 @@ def test_one_changed_byte_in_a_mirror_file_names_the_file_and_writes_nothing(tmp
     data = bytearray(target.read_bytes())
     data[100] ^= 1
     target.write_bytes(bytes(data))
-    with pytest.raises(ChecksumError, match="data_batch_3.bin: SHA-256 mismatch"):
+    with pytest.raises(ChecksumError, match=r"data_batch_3\.bin: SHA-256 mismatch"):
         fetch_dataset(cifar_source(tiny_cifar_payloads, (), b""), tmp_path / "raw", mirror=mirror, **FAST)
     assert not (tmp_path / "raw").exists() and not (tmp_path / "raw.partial").exists()
 
 
 def test_mirror_without_the_files_says_what_it_looked_for(tmp_path, tiny_mnist_payloads):
     (tmp_path / "empty" / "mnist").mkdir(parents=True)
-    with pytest.raises(DownloadError, match="neither train-images-idx3-ubyte.gz nor"):
+    with pytest.raises(DownloadError, match=r"neither train-images-idx3-ubyte\.gz nor"):
         fetch_dataset(mnist_source(tiny_mnist_payloads, lambda n, b: []), tmp_path / "raw", mirror=tmp_path / "empty")
 
 

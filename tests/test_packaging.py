@@ -35,7 +35,11 @@ def test_every_dependency_is_pinned_exactly():
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     head = "\n".join((REPO / "README.md").read_text().splitlines()[:15])
     assert "make replicate" in head and "make test" in head
-    ci = [line for line in (REPO / ".ci/run").read_text().splitlines() if line and not line.startswith(("#", "set ", "cd "))]
+    ci = [
+        line
+        for line in (REPO / ".ci/run").read_text().splitlines()
+        if line and not line.startswith(("#", "set ", "cd "))
+    ]
     assert ci == ["make test"]
 
 

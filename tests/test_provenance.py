@@ -14,13 +14,61 @@ from cw_distillation.provenance import Step
 def chain(tmp_path, monkeypatch):
     """synthesize -> download (from the synthetic mirror) -> prepare, through the CLI, in tmp_path."""
     monkeypatch.chdir(tmp_path)
-    assert main(["synthesize", "--dataset", "mnist", "--out-dir", "results/t/synthetic",
-                 "--n-train", "40", "--n-test", "20", "--seed", "3"]) == 0
-    assert main(["download", "--dataset", "mnist", "--out-dir", "results/t/raw/mnist", "--mirror",
-                 "results/t/synthetic", "--registry", "results/t/synthetic/mnist.registry.json",
-                 "--no-progress", "--rule", "download", "--wildcards", "dataset=mnist"]) == 0
-    assert main(["prepare", "--dataset", "mnist", "--raw-dir", "results/t/raw/mnist",
-                 "--out", "results/t/data/mnist.npz", "--rule", "prepare"]) == 0
+    assert (
+        main(
+            [
+                "synthesize",
+                "--dataset",
+                "mnist",
+                "--out-dir",
+                "results/t/synthetic",
+                "--n-train",
+                "40",
+                "--n-test",
+                "20",
+                "--seed",
+                "3",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "download",
+                "--dataset",
+                "mnist",
+                "--out-dir",
+                "results/t/raw/mnist",
+                "--mirror",
+                "results/t/synthetic",
+                "--registry",
+                "results/t/synthetic/mnist.registry.json",
+                "--no-progress",
+                "--rule",
+                "download",
+                "--wildcards",
+                "dataset=mnist",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "prepare",
+                "--dataset",
+                "mnist",
+                "--raw-dir",
+                "results/t/raw/mnist",
+                "--out",
+                "results/t/data/mnist.npz",
+                "--rule",
+                "prepare",
+            ]
+        )
+        == 0
+    )
     return tmp_path
 
 
@@ -59,10 +107,41 @@ def test_audit_names_an_artifact_with_one_changed_byte(chain, capsys):
 
 def test_audit_names_the_artifact_made_from_a_replaced_input(chain, capsys):
     # the raw files are replaced by another (well-recorded) download: the npz made from the old ones is stale
-    assert main(["synthesize", "--dataset", "mnist", "--out-dir", "other", "--n-train", "40", "--n-test", "20",
-                 "--seed", "4"]) == 0
-    assert main(["download", "--dataset", "mnist", "--out-dir", "results/t/raw/mnist", "--mirror", "other",
-                 "--registry", "other/mnist.registry.json", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "synthesize",
+                "--dataset",
+                "mnist",
+                "--out-dir",
+                "other",
+                "--n-train",
+                "40",
+                "--n-test",
+                "20",
+                "--seed",
+                "4",
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "download",
+                "--dataset",
+                "mnist",
+                "--out-dir",
+                "results/t/raw/mnist",
+                "--mirror",
+                "other",
+                "--registry",
+                "other/mnist.registry.json",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert main(["audit", "results/t"]) == 1
     out = capsys.readouterr().out
     assert "STALE" in out and "results/t/data/mnist.npz: its input results/t/raw/mnist has changed" in out
@@ -109,8 +188,11 @@ def test_a_link_without_provenance_breaks_the_chain(chain, capsys):
 def test_explain_prints_the_chain_back_to_the_download(chain, capsys):
     assert main(["explain", "results/t/data/mnist.npz"]) == 0
     out = capsys.readouterr().out
-    assert out.index("step: cw-distillation prepare") < out.index("step: cw-distillation download") \
+    assert (
+        out.index("step: cw-distillation prepare")
+        < out.index("step: cw-distillation download")
         < out.index("step: cw-distillation synthesize")
+    )
     assert '"n_train": 40' in out
 
 

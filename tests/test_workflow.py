@@ -15,13 +15,20 @@ TINY = REPO / "workflow/profiles/tiny/config.yaml"
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), *args], cwd=cwd, env=ENV,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), *args],
+        cwd=cwd,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_snakefmt_finds_nothing_to_change():
-    result = subprocess.run([str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "snakefmt"), "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stderr
 
 
@@ -64,8 +71,9 @@ def test_tiny_profile_runs_end_to_end(tiny_run):
 
 
 def test_tiny_run_passes_its_audit(tiny_run):
-    result = subprocess.run([str(BIN / "cw-distillation"), "audit", "results/tiny"], cwd=tiny_run, env=ENV,
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [str(BIN / "cw-distillation"), "audit", "results/tiny"], cwd=tiny_run, env=ENV, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 

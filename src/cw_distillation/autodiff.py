@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf
 
@@ -48,6 +48,18 @@ def value_and_grad_aux(
         value, aux = fn(x)
         total = tf.reduce_sum(value)
     return value, aux, tape.gradient(total, x)
+
+
+def repeat(
+    body: Callable[[Any], Any], n: int, state: Any, until: Callable[[Any], Tensor]
+) -> Any:
+    """``state = body(state)`` up to n times inside one compiled call, stopping early once
+    ``until(state)`` (a scalar bool) holds: a graph loop, so the host is visited only when
+    it has work to do (or every n steps), not after every step."""
+    return tf.while_loop(
+        lambda s: tf.logical_not(until(s)), lambda s: (body(s),), (state,),
+        maximum_iterations=n,
+    )[0]
 
 
 def jacobian_rows(fn: Callable[[Tensor], Tensor], x: Tensor) -> Tensor:

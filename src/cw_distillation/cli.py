@@ -12,9 +12,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cw_distillation.steps import audit, data
+from cw_distillation.steps import audit, data, reporting, training
 
-STAGES = [data, audit]
+STAGES = [data, training, reporting, audit]
 
 
 def build_parser() -> argparse.ArgumentParser:

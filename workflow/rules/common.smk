@@ -11,6 +11,7 @@ validate_config(
 PROFILE = config["profile"]
 RESULTS = f"results/{PROFILE}"
 OUTPUTS = f"paper_outputs/{PROFILE}"
+TABLE_FORMATS = ["csv", "md", "tex"]
 DATASETS = config["datasets"]
 # Every rule runs the library's command line, `cw-distillation` (installed with the project);
 # this environment documents its software for `--sdm conda` users.
@@ -25,10 +26,20 @@ shell.prefix(
 
 wildcard_constraints:
     dataset="mnist|cifar10",
+    temperature=r"[0-9]+(\.[0-9]+)?",
+    half="a|b",
 
 
 def all_outputs():
-    return expand(f"{RESULTS}/data/{{dataset}}.npz", dataset=DATASETS)
+    return [
+        *expand(f"{RESULTS}/data/{{dataset}}.npz", dataset=DATASETS),
+        *model_outputs(),
+        *expand(
+            f"{OUTPUTS}/tables/{{table}}.{{ext}}",
+            table=["model_accuracy", "logit_norms"],
+            ext=TABLE_FORMATS,
+        ),
+    ]
 
 
 def download_source(wildcards):
@@ -51,3 +62,55 @@ def download_flags(wildcards, input):
 def res(kind):
     """Scheduler resources of one kind of job, from the config (see the schema's `resources`)."""
     return config["resources"][kind]
+
+
+# ------------------------------------------------------------------ networks
+
+TRAINING = config["training"]
+
+
+def t_name(t):
+    """A temperature as it appears in file names: 100 -> "100", 2.5 -> "2.5"."""
+    return f"{t:g}"
+
+
+MAIN_T = t_name(TRAINING["main_temperature"])
+
+
+def temperatures(dataset):
+    """Every distillation temperature trained on ``dataset``: the main one, and the sweep where it runs."""
+    sweep = TRAINING["temperatures"] if dataset in TRAINING["sweep_datasets"] else []
+    return list(dict.fromkeys([MAIN_T, *map(t_name, sweep)]))
+
+
+def model_names(dataset):
+    names = ["standard", "init"]
+    for t in temperatures(dataset):
+        names += [f"teacher_T{t}", f"distilled_T{t}"]
+    if dataset in TRAINING["transfer_datasets"]:
+        names += ["half_a", "half_b"]
+    return names
+
+
+def split_flags(wildcards):
+    """Which training images: the hold-out, and the profile's subset."""
+    subset = TRAINING["train_subset"][wildcards.dataset]
+    flags = f"--validation-size {TRAINING['validation_size']}"
+    return flags + (f" --train-subset {subset}" if subset else "")
+
+
+def epochs(wildcards):
+    return TRAINING["epochs"][wildcards.dataset]
+
+
+def model_outputs():
+    return [
+        f"{RESULTS}/models/{dataset}/{name}.json"
+        for dataset in DATASETS
+        for name in model_names(dataset)
+    ]
+
+
+def table_base(wildcards, output):
+    """The output path without its extension: the step writes .csv, .md and .tex beside each other."""
+    return os.path.splitext(output[0])[0]

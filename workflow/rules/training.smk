@@ -1,0 +1,198 @@
+# Every training step is `cw-distillation train` (src/cw_distillation/steps/training.py);
+# an interrupted training resumes from its last finished epoch (per-epoch checkpoints).
+
+
+# A standard network: hard labels at T = 1.
+rule train_standard:
+    input:
+        data=rules.prepare.output,
+    output:
+        model=f"{RESULTS}/models/{{dataset}}/standard.keras",
+        metrics=f"{RESULTS}/models/{{dataset}}/standard.json",
+    log:
+        f"{RESULTS}/logs/train_{{dataset}}_standard.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("train")["mem_mb"],
+        runtime=res("train")["runtime"],
+        cpus_per_task=res("train")["cpus_per_task"],
+        gpu=res("train")["gpu"],
+    params:
+        split=split_flags,
+        epochs=epochs,
+        batch_size=TRAINING["batch_size"],
+        seed=config["seed"],
+        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/standard",
+    shell:
+        "cw-distillation train --role standard --dataset {wildcards.dataset} --data {input.data} {params.split}"
+        " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
+        " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
+        " --rule train_standard --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+
+
+# Two standard networks on disjoint halves of the training images (source and target of Fig. 9).
+rule train_half:
+    input:
+        data=rules.prepare.output,
+    output:
+        model=f"{RESULTS}/models/{{dataset}}/half_{{half}}.keras",
+        metrics=f"{RESULTS}/models/{{dataset}}/half_{{half}}.json",
+    log:
+        f"{RESULTS}/logs/train_{{dataset}}_half_{{half}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("train")["mem_mb"],
+        runtime=res("train")["runtime"],
+        cpus_per_task=res("train")["cpus_per_task"],
+        gpu=res("train")["gpu"],
+    params:
+        split=split_flags,
+        epochs=epochs,
+        batch_size=TRAINING["batch_size"],
+        seed=lambda w: config["seed"] + {"a": 3, "b": 4}[w.half],
+        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/half_{{half}}",
+    shell:
+        "cw-distillation train --role half --half {wildcards.half} --dataset {wildcards.dataset} --data {input.data}"
+        " {params.split} --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
+        " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
+        " --rule train_half --wildcards dataset={wildcards.dataset},half={wildcards.half} 2>&1 | tee {log}"
+
+
+# Distillation, step 0 (the reference's): one epoch from scratch at T = 1; starts teacher and student.
+rule train_init:
+    input:
+        data=rules.prepare.output,
+    output:
+        model=f"{RESULTS}/models/{{dataset}}/init.keras",
+        metrics=f"{RESULTS}/models/{{dataset}}/init.json",
+    log:
+        f"{RESULTS}/logs/train_{{dataset}}_init.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("train")["mem_mb"],
+        runtime=res("train")["runtime"],
+        cpus_per_task=res("train")["cpus_per_task"],
+        gpu=res("train")["gpu"],
+    params:
+        split=split_flags,
+        batch_size=TRAINING["batch_size"],
+        seed=config["seed"],
+    shell:
+        "cw-distillation train --role init --dataset {wildcards.dataset} --data {input.data} {params.split}"
+        " --batch-size {params.batch_size} --seed {params.seed} --out {output.model} --metrics {output.metrics}"
+        " --rule train_init --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+
+
+# Distillation, step 1: the teacher, trained at temperature T on the hard labels.
+rule train_teacher:
+    input:
+        data=rules.prepare.output,
+        init=rules.train_init.output.model,
+    output:
+        model=f"{RESULTS}/models/{{dataset}}/teacher_T{{temperature}}.keras",
+        metrics=f"{RESULTS}/models/{{dataset}}/teacher_T{{temperature}}.json",
+    log:
+        f"{RESULTS}/logs/train_{{dataset}}_teacher_T{{temperature}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("train")["mem_mb"],
+        runtime=res("train")["runtime"],
+        cpus_per_task=res("train")["cpus_per_task"],
+        gpu=res("train")["gpu"],
+    params:
+        split=split_flags,
+        epochs=epochs,
+        batch_size=TRAINING["batch_size"],
+        seed=config["seed"] + 1,
+        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/teacher_T{{temperature}}",
+    shell:
+        "cw-distillation train --role teacher --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
+        " --data {input.data} --init {input.init} {params.split} --epochs {params.epochs}"
+        " --batch-size {params.batch_size} --seed {params.seed} --checkpoint-dir {params.checkpoints}"
+        " --out {output.model} --metrics {output.metrics}"
+        " --rule train_teacher --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
+        " 2>&1 | tee {log}"
+
+
+# Distillation, step 2: the training images relabelled with the teacher's softmax(Z/T).
+rule soft_labels:
+    input:
+        data=rules.prepare.output,
+        teacher=rules.train_teacher.output.model,
+    output:
+        f"{RESULTS}/soft_labels/{{dataset}}/T{{temperature}}.npz",
+    log:
+        f"{RESULTS}/logs/soft_labels_{{dataset}}_T{{temperature}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("train")["mem_mb"],
+        runtime=res("train")["runtime"],
+        cpus_per_task=res("train")["cpus_per_task"],
+        gpu=res("train")["gpu"],
+    params:
+        split=split_flags,
+    shell:
+        "cw-distillation soft-labels --dataset {wildcards.dataset} --data {input.data} {params.split}"
+        " --teacher {input.teacher} --temperature {wildcards.temperature} --out {output}"
+        " --rule soft_labels --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
+        " 2>&1 | tee {log}"
+
+
+# Distillation, step 3: the student (same shape), from the same init, trained at T on the soft labels.
+# Step 4, testing at T = 1, is every later use of its raw logits.
+rule train_distilled:
+    input:
+        data=rules.prepare.output,
+        init=rules.train_init.output.model,
+        soft_labels=rules.soft_labels.output,
+    output:
+        model=f"{RESULTS}/models/{{dataset}}/distilled_T{{temperature}}.keras",
+        metrics=f"{RESULTS}/models/{{dataset}}/distilled_T{{temperature}}.json",
+    log:
+        f"{RESULTS}/logs/train_{{dataset}}_distilled_T{{temperature}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("train")["mem_mb"],
+        runtime=res("train")["runtime"],
+        cpus_per_task=res("train")["cpus_per_task"],
+        gpu=res("train")["gpu"],
+    params:
+        split=split_flags,
+        epochs=epochs,
+        batch_size=TRAINING["batch_size"],
+        seed=config["seed"] + 2,
+        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/distilled_T{{temperature}}",
+    shell:
+        "cw-distillation train --role student --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
+        " --data {input.data} --init {input.init} --soft-labels {input.soft_labels} {params.split}"
+        " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
+        " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
+        " --rule train_distilled --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
+        " 2>&1 | tee {log}"
+
+
+# A network's logits on the test set (for the statistics of Section VIII.A).
+rule logits:
+    input:
+        data=rules.prepare.output,
+        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
+    output:
+        f"{RESULTS}/logits/{{dataset}}/{{model}}.npz",
+    log:
+        f"{RESULTS}/logs/logits_{{dataset}}_{{model}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    shell:
+        "cw-distillation logits --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
+        " --out {output} --rule logits --wildcards dataset={wildcards.dataset},model={wildcards.model}"
+        " 2>&1 | tee {log}"
