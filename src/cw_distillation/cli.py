@@ -12,9 +12,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from cw_distillation.steps import audit, data, reporting, training
+from cw_distillation.steps import attacking, audit, data, reporting, training
 
-STAGES = [data, training, reporting, audit]
+STAGES = [data, training, attacking, reporting, audit]
 
 
 def build_parser() -> argparse.ArgumentParser:

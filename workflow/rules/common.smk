@@ -1,3 +1,4 @@
+import json
 import os
 
 from cw_distillation.config import load_schema, validate_config
@@ -28,6 +29,8 @@ wildcard_constraints:
     dataset="mnist|cifar10",
     temperature=r"[0-9]+(\.[0-9]+)?",
     half="a|b",
+    model=r"[A-Za-z0-9_.]+",
+    attack=r"[A-Za-z0-9_]+",
 
 
 def all_outputs():
@@ -114,3 +117,54 @@ def model_outputs():
 def table_base(wildcards, output):
     """The output path without its extension: the step writes .csv, .md and .tex beside each other."""
     return os.path.splitext(output[0])[0]
+
+
+# ------------------------------------------------------------------ attacks
+
+ATTACK_CFG = config["attacks"]
+# Section VIII.A: the earlier attacks again on the distilled network, with the paper's fixes.
+FRAGILITY_VARIANTS = [
+    "fgs_divT",
+    "igs_divT",
+    "jsma_f_divT",
+    "lbfgs_divT",
+    "lbfgs_cw",
+    "deepfool_softmax",
+]
+# Section VIII.C: one random target per image on every network of the temperature sweep.
+SWEEP_ATTACKS = ["l2_random", "jsma_f_random"]
+
+
+def model_temperature(model):
+    """T of a distilled (or teacher) network, from its name: distilled_T100 -> 100.0."""
+    if "_T" not in model:
+        raise ValueError(f"the attack variant needs a distilled network, not {model!r}")
+    return float(model.rsplit("_T", 1)[1])
+
+
+def attack_spec(wildcards):
+    """(attack, options, targets) of an attack variant: the base attack, its config, and the fix it applies."""
+    name = wildcards.attack
+    targets = "random" if name.endswith("_random") else "all"
+    name = name.removesuffix("_random")
+    fix = {}
+    if name.endswith("_divT"):  # the paper's fix: F'(x) = softmax(Z(x) / T)
+        name = name.removesuffix("_divT")
+        fix = {"output_temperature": model_temperature(wildcards.model)}
+    if name == "lbfgs_cw":
+        name, fix = "lbfgs", {"objective": "cw"}
+    if name == "deepfool_softmax":
+        name, fix = "deepfool", {"output": "softmax"}
+    if name in ("jsma_z", "jsma_f"):
+        return "jsma", {**ATTACK_CFG["jsma"], "variant": name[-1], **fix}, targets
+    return name, {**ATTACK_CFG[name], **fix}, targets
+
+
+def attack_images(wildcards):
+    if wildcards.attack.endswith("_random"):
+        return ATTACK_CFG["sweep_images"]
+    return ATTACK_CFG["n_images"][wildcards.dataset]
+
+
+def attack_result(dataset, model, attack):
+    return f"{RESULTS}/attacks/{dataset}/{model}/{attack}.json"

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from cw_distillation import provenance
-from cw_distillation.files import write_text_atomic
+from cw_distillation.files import jsonable, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 
 log = logging.getLogger("cw_distillation")
@@ -100,7 +100,7 @@ def train(args: argparse.Namespace) -> int:
     provenance.write_manifest(args.out, step)
     if args.checkpoint_dir is not None:  # only there to resume an interrupted run
         shutil.rmtree(args.checkpoint_dir, ignore_errors=True)
-    write_text_atomic(args.metrics, json.dumps(metrics, indent=1) + "\n")
+    write_text_atomic(args.metrics, json.dumps(jsonable(metrics), indent=1) + "\n")
     step.inputs = [*step.inputs, args.out]
     provenance.write_manifest(args.metrics, step)
     log.info(

@@ -1,0 +1,307 @@
+"""Attack steps: one command runs any attack on one network and writes an AttackResult + summary.
+
+Pairs: the first N test images the network classifies correctly (the misclassified ones are
+skipped and counted), with all 9 incorrect targets each, or one random target per image
+(seeded by the test image's index, so every network gets the same target for the same image).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from cw_distillation import provenance
+from cw_distillation.files import atomic_path, jsonable, write_text_atomic
+from cw_distillation.steps import add_step_options, step_for
+
+log = logging.getLogger("cw_distillation")
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    module: str
+    function: str
+    targeted: bool
+    metric: str  # the distance the paper reports it in
+
+
+ATTACKS = {
+    "l2": AttackSpec("cw_distillation.attacks.cw_l2", "attack", True, "l2"),
+    "l0": AttackSpec("cw_distillation.attacks.cw_l0", "attack", True, "l0"),
+    "linf": AttackSpec("cw_distillation.attacks.cw_linf", "attack", True, "linf"),
+    "fgs": AttackSpec("cw_distillation.attacks.gradient_sign", "fgs", True, "linf"),
+    "igs": AttackSpec("cw_distillation.attacks.gradient_sign", "igs", True, "linf"),
+    "jsma": AttackSpec("cw_distillation.attacks.jsma", "jsma", True, "l0"),
+    "lbfgs": AttackSpec("cw_distillation.attacks.lbfgs", "lbfgs", True, "l2"),
+    "deepfool": AttackSpec("cw_distillation.attacks.deepfool", "deepfool", False, "l2"),
+}
+
+
+def random_targets(labels, image_index, seed: int):
+    """One incorrect target per image, a function of (seed, test image index) only."""
+    import numpy as np
+
+    offsets = np.array([np.random.default_rng([seed, int(i)]).integers(1, 10) for i in image_index])
+    return (labels + offsets) % 10
+
+
+def _network_and_images(args: argparse.Namespace):
+    """The network, the dataset, and the first ``n_images`` test images it classifies correctly."""
+    from cw_distillation import evaluate
+    from cw_distillation.data.prepare import load_dataset
+    from cw_distillation.models import load_model
+    from cw_distillation.train import predict_logits
+
+    arrays = load_dataset(args.data)
+    model = load_model(args.model, args.dataset)
+    x_test, y_test = arrays["x_test"], arrays["y_test"]
+    pool = min(len(x_test), max(args.n_images * 2, args.n_images + 100))  # enough to skip misclassified ones
+    pred = predict_logits(model, x_test[:pool]).argmax(1)
+    images, skipped = evaluate.select_images(pred, y_test[:pool], args.n_images)
+    return model, arrays, images, skipped
+
+
+def attack(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from cw_distillation import evaluate
+    from cw_distillation.train import predict_logits
+
+    spec = ATTACKS[args.attack]
+    options = json.loads(args.options)
+    model, arrays, images, skipped = _network_and_images(args)
+    labels = arrays["y_test"][images]
+    if spec.targeted and args.targets == "all":
+        pos, target = evaluate.all_targets(labels)
+        image_index = images[pos]
+    elif spec.targeted:
+        image_index, target = images, random_targets(labels, images, args.seed)
+    else:
+        image_index, target = images, None
+    x = arrays["x_test"][image_index]
+    label = arrays["y_test"][image_index]
+    fn = getattr(importlib.import_module(spec.module), spec.function)
+    log.info(
+        "%s on %s: %d images (%d misclassified skipped), %d pairs, options %s",
+        args.attack,
+        args.model,
+        len(images),
+        skipped,
+        len(x),
+        options,
+    )
+    t0 = time.perf_counter()
+    if spec.targeted:
+        result = fn(model, x, target, image_index=image_index, label=label, batch_size=args.batch_size, **options)
+    else:
+        result = fn(model, x, label, image_index=image_index, batch_size=args.batch_size, **options)
+    wall = time.perf_counter() - t0
+    # success is re-checked on the final examples, by the network's own argmax at T = 1
+    final = predict_logits(model, result.x_adv).argmax(1)
+    rechecked = final == result.target if spec.targeted else final != result.label
+    if not np.array_equal(rechecked, result.success):
+        log.warning(
+            "%d pairs' success disagreed with the network's argmax on x_adv; the argmax wins",
+            int(np.sum(rechecked != result.success)),
+        )
+        result.success = rechecked
+    result.meta = {
+        **result.meta,
+        "attack": args.attack,
+        "options": options,
+        "targets": args.targets,
+        "n_images": len(images),
+        "skipped_misclassified": int(skipped),
+        "wall_seconds": wall,
+    }
+    step = step_for(
+        args,
+        [args.data, args.model],
+        {
+            "attack": args.attack,
+            "options": options,
+            "n_images": args.n_images,
+            "targets": args.targets,
+            "batch_size": args.batch_size,
+            "seed": args.seed,
+        },
+        seed=args.seed,
+    )
+    with atomic_path(args.out) as tmp:
+        result.save(tmp)
+    provenance.write_manifest(args.out, step)
+    summary = {
+        "attack": args.attack,
+        "model": str(args.model),
+        "dataset": args.dataset,
+        "metric": spec.metric,
+        "targeted": spec.targeted,
+        "targets": args.targets,
+        "options": options,
+        "n_images": len(images),
+        "skipped_misclassified": int(skipped),
+        "n_pairs": len(x),
+        "success_rate": evaluate.success_rate(result),
+        "wall_seconds": wall,
+        "pairs_per_second": len(x) / wall if wall > 0 else None,
+        "mean_iterations": float(np.mean(result.iterations)) if len(x) else None,
+        "cases": evaluate.best_average_worst(result, rng_seed=args.seed)
+        if spec.targeted and args.targets == "all"
+        else None,
+        "mean_distance": {m: _nanmean(getattr(result, m)[result.success]) for m in ("l0", "l2", "linf")},
+    }
+    write_text_atomic(args.summary, json.dumps(jsonable(summary), indent=1) + "\n")
+    step.inputs = [*step.inputs, args.out]
+    provenance.write_manifest(args.summary, step)
+    log.info(
+        "%s: success %.3f over %d pairs, mean %s %.4g, %.1f s (%.2f pairs/s)",
+        args.out,
+        summary["success_rate"],
+        len(x),
+        spec.metric,
+        summary["mean_distance"][spec.metric] or float("nan"),
+        wall,
+        summary["pairs_per_second"] or 0,
+    )
+    return 0
+
+
+def fragility(args: argparse.Namespace) -> int:
+    """Section VIII.A's diagnosis, measured: vanishing gradients and saturated softmax, with and without F/T."""
+    from cw_distillation import evaluate
+    from cw_distillation import fragility as diagnose
+
+    model, arrays, images, skipped = _network_and_images(args)
+    pos, target = evaluate.all_targets(arrays["y_test"][images])
+    x = arrays["x_test"][images[pos]]
+    report = {
+        "model": str(args.model),
+        "dataset": args.dataset,
+        "temperature": args.temperature,
+        "n_images": len(images),
+        "skipped_misclassified": int(skipped),
+        "n_pairs": len(x),
+        "plain": diagnose.fragility_report(model, x, target),
+        "divided_by_T": diagnose.fragility_report(model, x, target, output_temperature=args.temperature),
+    }
+    step = step_for(args, [args.data, args.model], {"n_images": args.n_images, "temperature": args.temperature})
+    write_text_atomic(args.out, json.dumps(jsonable(report), indent=1) + "\n")
+    provenance.write_manifest(args.out, step)
+    log.info("%s: %s", args.out, report)
+    return 0
+
+
+def transfer_attack(args: argparse.Namespace) -> int:
+    """High-confidence L2 examples on a source network: every (image, target) at every kappa, in one batch."""
+    import numpy as np
+
+    from cw_distillation import evaluate
+    from cw_distillation.attacks import cw_l2
+
+    options = json.loads(args.options)
+    model, arrays, images, skipped = _network_and_images(args)
+    pos, target = evaluate.all_targets(arrays["y_test"][images])
+    kappas = np.asarray(args.kappas, dtype=np.float32)
+    image_index = np.tile(images[pos], len(kappas))
+    target = np.tile(target, len(kappas))
+    kappa = np.repeat(kappas, len(pos))
+    x = arrays["x_test"][image_index]
+    log.info(
+        "transfer examples on %s: %d images x 9 targets x %d kappas = %d pairs",
+        args.model,
+        len(images),
+        len(kappas),
+        len(x),
+    )
+    t0 = time.perf_counter()
+    result = cw_l2.attack(
+        model,
+        x,
+        target,
+        confidence=kappa,
+        image_index=image_index,
+        label=arrays["y_test"][image_index],
+        batch_size=args.batch_size,
+        **options,
+    )
+    from cw_distillation.train import predict_logits
+
+    z = predict_logits(model, result.x_adv)
+    result.meta = {
+        **result.meta,
+        "kappa": kappa.tolist(),
+        "options": options,
+        "wall_seconds": time.perf_counter() - t0,
+        "skipped_misclassified": int(skipped),
+    }
+    step = step_for(
+        args,
+        [args.data, args.model],
+        {"kappas": list(args.kappas), "options": options, "n_images": args.n_images, "batch_size": args.batch_size},
+    )
+    with atomic_path(args.out) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(
+            fh,
+            **{name: getattr(result, name) for name in result.ARRAYS},
+            kappa=kappa,
+            source_logits=z,
+            meta=np.array(json.dumps(jsonable(result.meta))),
+        )
+    provenance.write_manifest(args.out, step)
+    for k in kappas:
+        sel = kappa == k
+        log.info("kappa %g: source success %.3f", k, float(np.mean(result.success[sel])))
+    return 0
+
+
+def _nanmean(values) -> float | None:
+    import numpy as np
+
+    return float(np.mean(values)) if len(values) else None
+
+
+def _network_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--n-images", type=int, required=True)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("attack", help="run one attack on one network over the first N correctly classified test images")
+    p.add_argument("--attack", required=True, choices=sorted(ATTACKS))
+    p.add_argument("--options", default="{}", help="JSON of the attack's keyword arguments (hyperparameters)")
+    _network_options(p)
+    p.add_argument(
+        "--targets",
+        choices=["all", "random"],
+        default="all",
+        help="all 9 incorrect targets per image, or one random target (seeded by image index)",
+    )
+    p.add_argument("--batch-size", type=int, default=100, help="pairs optimised together")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", required=True, type=Path, help=".npz (AttackResult)")
+    p.add_argument("--summary", required=True, type=Path, help=".json (success, best/average/worst, timing)")
+    add_step_options(p)
+    p.set_defaults(handler=attack)
+
+    p = sub.add_parser("fragility", help="gradient and softmax saturation of a network (Section VIII.A)")
+    _network_options(p)
+    p.add_argument("--temperature", type=float, required=True, help="T for the divide-by-T variant")
+    p.add_argument("--out", required=True, type=Path, help=".json")
+    add_step_options(p)
+    p.set_defaults(handler=fragility)
+
+    p = sub.add_parser("transfer-attack", help="high-confidence L2 examples on a source network, kappa per pair")
+    _network_options(p)
+    p.add_argument("--kappas", type=float, nargs="+", required=True)
+    p.add_argument("--options", default="{}", help="JSON of the L2 attack's keyword arguments")
+    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--out", required=True, type=Path, help=".npz")
+    add_step_options(p)
+    p.set_defaults(handler=transfer_attack)
