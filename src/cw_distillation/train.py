@@ -289,9 +289,13 @@ def train_network(
     bar = None
     callbacks: list[keras.callbacks.Callback] = []
     if progress:
+        import sys
+
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=(epochs - start) * steps, unit="batch", desc=f"train T={temperature:g}")
+        # In a log file (not a terminal) a redraw per batch would bury the per-epoch lines.
+        bar = tqdm(total=(epochs - start) * steps, unit="batch", desc=f"train T={temperature:g}",
+                   mininterval=0.1 if sys.stderr.isatty() else 30.0)
         callbacks.append(_BatchProgress(bar))
     try:
         for epoch in range(start, epochs):
