@@ -124,7 +124,7 @@ def write_manifest(artifact: str | Path, step: Step) -> Path:
     inputs, lineage = [], {}
     for path in step.inputs:
         digest = sha256_any(path)
-        inputs.append({"path": Path(path).as_posix(), "sha256": digest})
+        inputs.append({"path": _portable(path), "sha256": digest})
         upstream = read_manifest(path)
         if upstream is not None:
             lineage.update(upstream.pop("lineage", {}))
@@ -157,6 +157,22 @@ def write_manifest(artifact: str | Path, step: Step) -> Path:
     path = manifest_path(artifact)
     write_text_atomic(path, json.dumps(manifest, indent=1, sort_keys=True, default=str) + "\n")
     return path
+
+
+def _portable(path: str | Path) -> str:
+    """Relative to the working directory where it lies inside it (the repository, for a normal run)."""
+    path = Path(path)
+    if path.is_absolute():
+        try:
+            return path.relative_to(Path.cwd()).as_posix()
+        except ValueError:
+            return path.as_posix()
+    return path.as_posix()
+
+
+def is_code(path: str) -> bool:
+    """Source code read as an input (plotting modules): a leaf of the chain, with no manifest of its own."""
+    return path.endswith(".py")
 
 
 def read_manifest(artifact: str | Path) -> dict | None:
@@ -286,6 +302,8 @@ def _chain_problems(artifact: Path, data: dict) -> list[Finding]:
                 continue
             seen.add(item["sha256"])
             upstream = lineage.get(item["sha256"])
+            if upstream is None and is_code(item["path"]):
+                continue
             if upstream is None:
                 problems.append(
                     Finding("broken-chain", artifact.as_posix(), f"input {item['path']} has no recorded provenance")
@@ -331,7 +349,8 @@ def explain(artifact: str | Path) -> str:
         for item in node.get("inputs", []):
             upstream = lineage.get(item["sha256"])
             if upstream is None:
-                lines.append(f"{pad}  - {item['path']}  [{item['sha256'][:12]}]  (outside the workflow)")
+                kind = "source code" if is_code(item["path"]) else "outside the workflow"
+                lines.append(f"{pad}  - {item['path']}  [{item['sha256'][:12]}]  ({kind})")
             elif item["sha256"] in seen:
                 lines.append(f"{pad}  - {item['path']}  [{item['sha256'][:12]}]  (shown above)")
             else:

@@ -32,3 +32,83 @@ rule attack:
         " --batch-size {params.batch_size} --seed {params.seed} --out {output.result} --summary {output.summary}"
         " --rule attack --wildcards dataset={wildcards.dataset},model={wildcards.model},attack={wildcards.attack}"
         " 2>&1 | tee {log}"
+
+
+# Section VIII.A's diagnosis on a network: exactly-zero float32 gradients and saturated softmax, with and without F/T.
+rule fragility:
+    input:
+        data=rules.prepare.output,
+        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
+    output:
+        f"{RESULTS}/fragility/{{dataset}}/{{model}}.json",
+    log:
+        f"{RESULTS}/logs/fragility_{{dataset}}_{{model}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("attack")["mem_mb"],
+        runtime=res("attack")["runtime"],
+        cpus_per_task=res("attack")["cpus_per_task"],
+        gpu=res("attack")["gpu"],
+    params:
+        n_images=lambda w: ATTACK_CFG["n_images"][w.dataset],
+        temperature=lambda w: model_temperature(w.model),
+    shell:
+        "cw-distillation fragility --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
+        " --n-images {params.n_images} --temperature {params.temperature} --out {output}"
+        " --rule fragility --wildcards dataset={wildcards.dataset},model={wildcards.model} 2>&1 | tee {log}"
+
+
+# Section VIII.D: high-confidence examples on the source network, every kappa in one batch.
+rule transfer_examples:
+    input:
+        data=rules.prepare.output,
+        model=f"{RESULTS}/models/{{dataset}}/half_a.keras",
+    output:
+        f"{RESULTS}/transfer/{{dataset}}/half_a_examples.npz",
+    log:
+        f"{RESULTS}/logs/transfer_examples_{{dataset}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("attack")["mem_mb"],
+        runtime=res("attack")["runtime"],
+        cpus_per_task=res("attack")["cpus_per_task"],
+        gpu=res("attack")["gpu"],
+    params:
+        kappas=" ".join(str(k) for k in config["transfer"]["kappas"]),
+        n_images=config["transfer"]["n_images"],
+        options=json.dumps(
+            {
+                **ATTACK_CFG["l2"],
+                "max_iterations": config["transfer"]["max_iterations"],
+            },
+            sort_keys=True,
+        ),
+        batch_size=ATTACK_CFG["batch_size"],
+    shell:
+        "cw-distillation transfer-attack --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
+        " --n-images {params.n_images} --kappas {params.kappas} --options '{params.options}'"
+        " --batch-size {params.batch_size} --out {output}"
+        " --rule transfer_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+
+
+# The target network's predictions on those examples (half_b for Fig. 9, the distilled network for Fig. 10).
+rule transfer_predict:
+    input:
+        examples=rules.transfer_examples.output,
+        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
+    output:
+        f"{RESULTS}/transfer/{{dataset}}/half_a_to_{{model}}.npz",
+    log:
+        f"{RESULTS}/logs/transfer_predict_{{dataset}}_{{model}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    shell:
+        "cw-distillation transfer-predict --dataset {wildcards.dataset} --examples {input.examples}"
+        " --model {input.model} --out {output}"
+        " --rule transfer_predict --wildcards dataset={wildcards.dataset},model={wildcards.model} 2>&1 | tee {log}"

@@ -34,15 +34,7 @@ wildcard_constraints:
 
 
 def all_outputs():
-    return [
-        *expand(f"{RESULTS}/data/{{dataset}}.npz", dataset=DATASETS),
-        *model_outputs(),
-        *expand(
-            f"{OUTPUTS}/tables/{{table}}.{{ext}}",
-            table=["model_accuracy", "logit_norms"],
-            ext=TABLE_FORMATS,
-        ),
-    ]
+    return [*model_outputs(), *paper_outputs(), f"{OUTPUTS}/REPORT.md"]
 
 
 def download_source(wildcards):
@@ -78,11 +70,18 @@ def t_name(t):
 
 
 MAIN_T = t_name(TRAINING["main_temperature"])
+SWEEP = TRAINING["sweep_dataset"]
+TRANSFER = TRAINING["transfer_dataset"]
+for key, dataset in (("sweep_dataset", SWEEP), ("transfer_dataset", TRANSFER)):
+    if dataset not in DATASETS:
+        raise ValueError(
+            f"config key 'training.{key}': {dataset!r} is not one of datasets {DATASETS}"
+        )
 
 
 def temperatures(dataset):
     """Every distillation temperature trained on ``dataset``: the main one, and the sweep where it runs."""
-    sweep = TRAINING["temperatures"] if dataset in TRAINING["sweep_datasets"] else []
+    sweep = TRAINING["temperatures"] if dataset == SWEEP else []
     return list(dict.fromkeys([MAIN_T, *map(t_name, sweep)]))
 
 
@@ -90,7 +89,7 @@ def model_names(dataset):
     names = ["standard", "init"]
     for t in temperatures(dataset):
         names += [f"teacher_T{t}", f"distilled_T{t}"]
-    if dataset in TRAINING["transfer_datasets"]:
+    if dataset == TRANSFER:
         names += ["half_a", "half_b"]
     return names
 
@@ -123,14 +122,7 @@ def table_base(wildcards, output):
 
 ATTACK_CFG = config["attacks"]
 # Section VIII.A: the earlier attacks again on the distilled network, with the paper's fixes.
-FRAGILITY_VARIANTS = [
-    "fgs_divT",
-    "igs_divT",
-    "jsma_f_divT",
-    "lbfgs_divT",
-    "lbfgs_cw",
-    "deepfool_softmax",
-]
+FRAGILITY_VARIANTS = ATTACK_CFG["fragility_variants"]
 # Section VIII.C: one random target per image on every network of the temperature sweep.
 SWEEP_ATTACKS = ["l2_random", "jsma_f_random"]
 
@@ -152,9 +144,9 @@ def attack_spec(wildcards):
         name = name.removesuffix("_divT")
         fix = {"output_temperature": model_temperature(wildcards.model)}
     if name == "lbfgs_cw":
-        name, fix = "lbfgs", {"objective": "cw"}
+        name, fix = "lbfgs", {**fix, "objective": "cw"}
     if name == "deepfool_softmax":
-        name, fix = "deepfool", {"output": "softmax"}
+        name, fix = "deepfool", {**fix, "output": "softmax"}
     if name in ("jsma_z", "jsma_f"):
         return "jsma", {**ATTACK_CFG["jsma"], "variant": name[-1], **fix}, targets
     return name, {**ATTACK_CFG[name], **fix}, targets
@@ -168,3 +160,60 @@ def attack_images(wildcards):
 
 def attack_result(dataset, model, attack):
     return f"{RESULTS}/attacks/{dataset}/{model}/{attack}.json"
+
+
+def table_inputs(model):
+    return [
+        attack_result(dataset, model, attack)
+        for dataset in DATASETS
+        for attack in ATTACK_CFG["table_attacks"]
+    ]
+
+
+def fragility_results():
+    return [
+        f"{RESULTS}/attacks/{dataset}/distilled_T{MAIN_T}/{attack}.npz"
+        for dataset in DATASETS
+        for attack in [*ATTACK_CFG["table_attacks"], *FRAGILITY_VARIANTS]
+        if attack not in ("l0", "l2", "linf")
+    ]
+
+
+def sweep_models(ext):
+    return [
+        f"{RESULTS}/models/{SWEEP}/distilled_T{t}.{ext}" for t in temperatures(SWEEP)
+    ]
+
+
+def sweep_results():
+    return [
+        f"{RESULTS}/attacks/{SWEEP}/distilled_T{t}/{attack}.npz"
+        for t in temperatures(SWEEP)
+        for attack in SWEEP_ATTACKS
+    ]
+
+
+def paper_outputs():
+    """Every table and figure of the profile."""
+    tables = [
+        "model_accuracy",
+        "logit_norms",
+        "table4_undistilled",
+        "table6_distilled",
+        "fragility",
+    ]
+    tables += ["temperature", "temperature_correlation", "transfer"]
+    figures = [f"adversarial_examples_{d}" for d in DATASETS]
+    figures += ["fig8_distance_vs_temperature", "jsma_success_vs_temperature"]
+    figures += ["fig9_transfer_standard", "fig10_transfer_distilled"]
+    return [
+        *(f"{OUTPUTS}/tables/{t}.{ext}" for t in tables for ext in TABLE_FORMATS),
+        *(f"{OUTPUTS}/figures/{f}.{ext}" for f in figures for ext in ("pdf", "png")),
+    ]
+
+
+# Figures depend on their code: a change to plotting reruns the plots, and nothing upstream.
+PLOT_CODE = [
+    workflow.source_path("../../src/cw_distillation/outputs/plots.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/figures.py"),
+]

@@ -53,3 +53,169 @@ rule table_logit_norms:
     shell:
         "cw-distillation table-logits --logits {input} --out-base {params.base}"
         " --rule table_logit_norms 2>&1 | tee {log}"
+
+
+# Table IV: every attack on the standard networks.
+rule table4_undistilled:
+    input:
+        table_inputs("standard"),
+    output:
+        report(
+            multiext(f"{OUTPUTS}/tables/table4_undistilled", ".csv", ".md", ".tex"),
+            caption="../report/table4.rst",
+            category="VIII.B Applying our attacks",
+        ),
+    log:
+        f"{RESULTS}/logs/table4_undistilled.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+    shell:
+        "cw-distillation table-attacks --table iv --summaries {input} --out-base {params.base}"
+        " --rule table4_undistilled 2>&1 | tee {log}"
+
+
+# Table VI: every attack on the distilled networks (main temperature).
+rule table6_distilled:
+    input:
+        table_inputs(f"distilled_T{MAIN_T}"),
+    output:
+        report(
+            multiext(f"{OUTPUTS}/tables/table6_distilled", ".csv", ".md", ".tex"),
+            caption="../report/table6.rst",
+            category="VIII.B Applying our attacks",
+        ),
+    log:
+        f"{RESULTS}/logs/table6_distilled.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+    shell:
+        "cw-distillation table-attacks --table vi --summaries {input} --out-base {params.base}"
+        " --rule table6_distilled 2>&1 | tee {log}"
+
+
+# Section VIII.A: the earlier attacks on the distilled networks, their fixes, and the measured diagnosis.
+rule table_fragility:
+    input:
+        reports=expand(
+            f"{RESULTS}/fragility/{{dataset}}/distilled_T{MAIN_T}.json",
+            dataset=DATASETS,
+        ),
+        results=fragility_results(),
+    output:
+        report(
+            multiext(f"{OUTPUTS}/tables/fragility", ".csv", ".md", ".tex"),
+            caption="../report/fragility.rst",
+            category="VIII.A Fragility of existing attacks",
+        ),
+    log:
+        f"{RESULTS}/logs/table_fragility.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+    shell:
+        "cw-distillation table-fragility --reports {input.reports} --results {input.results}"
+        " --out-base {params.base} --rule table_fragility 2>&1 | tee {log}"
+
+
+# Section VIII.C: JSMA success and the L2 distance across the temperature sweep, and Fig. 8's correlation.
+rule table_temperature:
+    input:
+        metrics=sweep_models("json"),
+        results=sweep_results(),
+    output:
+        report(
+            multiext(f"{OUTPUTS}/tables/temperature", ".csv", ".md", ".tex"),
+            caption="../report/temperature.rst",
+            category="VIII.C Effect of temperature",
+        ),
+        multiext(
+            f"{OUTPUTS}/tables/temperature_correlation",
+            ".csv",
+            ".md",
+            ".tex",
+        ),
+    log:
+        f"{RESULTS}/logs/table_temperature.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+        dataset=SWEEP,
+    shell:
+        "cw-distillation table-temperature --dataset {params.dataset} --metrics {input.metrics}"
+        " --results {input.results} --out-base {params.base}"
+        " --rule table_temperature 2>&1 | tee {log}"
+
+
+# Section VIII.D: transfer rates per kappa, to the standard and to the distilled network.
+rule table_transfer:
+    input:
+        examples=f"{RESULTS}/transfer/{TRANSFER}/half_a_examples.npz",
+        predictions=expand(
+            f"{RESULTS}/transfer/{TRANSFER}/half_a_to_{{model}}.npz",
+            model=["half_b", f"distilled_T{MAIN_T}"],
+        ),
+    output:
+        report(
+            multiext(f"{OUTPUTS}/tables/transfer", ".csv", ".md", ".tex"),
+            caption="../report/transfer.rst",
+            category="VIII.D Transferability",
+        ),
+    log:
+        f"{RESULTS}/logs/table_transfer.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+        dataset=TRANSFER,
+    shell:
+        "cw-distillation table-transfer --dataset {params.dataset} --source half_a"
+        " --examples {input.examples} --predictions {input.predictions} --out-base {params.base}"
+        " --rule table_transfer 2>&1 | tee {log}"
+
+
+# REPORT.md: every claim of Section VIII, the paper's value beside ours, with a tolerance and a verdict.
+rule replication_report:
+    input:
+        paper_outputs(),
+    output:
+        f"{OUTPUTS}/REPORT.md",
+    log:
+        f"{RESULTS}/logs/replication_report.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        tables=lambda w, output: os.path.join(os.path.dirname(output[0]), "tables"),
+        config=json.dumps(config, sort_keys=True),
+    shell:
+        "cw-distillation report --tables {params.tables} --config {params.config:q} --inputs {input}"
+        " --out {output} --rule replication_report 2>&1 | tee {log}"

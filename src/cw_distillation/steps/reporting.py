@@ -73,3 +73,333 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-base", required=True, type=Path)
     add_step_options(p)
     p.set_defaults(handler=table_logits)
+    register_more(sub)
+    register_report(sub)
+
+
+# ----------------------------------------------------------------------------- attacks
+
+# Our attack variant names (the workflow's {attack} wildcard) -> (attack, variant) of the fragility table.
+FRAGILITY_KEYS = {
+    "fgs": ("fgs", "plain"),
+    "fgs_divT": ("fgs", "divide_by_T"),
+    "igs": ("igs", "plain"),
+    "igs_divT": ("igs", "divide_by_T"),
+    "jsma_f": ("jsma_f", "plain"),
+    "jsma_f_divT": ("jsma_f", "divide_by_T"),
+    "jsma_z": ("jsma_z", "plain"),
+    "lbfgs": ("lbfgs", "plain"),
+    "lbfgs_divT": ("lbfgs", "divide_by_T"),
+    "lbfgs_cw": ("lbfgs", "cw_objective"),
+    "deepfool": ("deepfool", "logits"),
+    "deepfool_softmax": ("deepfool", "plain"),
+    "deepfool_softmax_divT": ("deepfool", "divide_by_T"),
+}
+
+
+def _dataset_and_attack(path: Path) -> tuple[str, str]:
+    """results/<p>/attacks/<dataset>/<model>/<attack>.json -> (dataset, attack)."""
+    return path.parent.parent.name, path.stem
+
+
+def table_attacks(args: argparse.Namespace) -> int:
+    from cw_distillation.outputs import attack_tables
+    from cw_distillation.outputs.tables import write_table
+
+    summaries = {}
+    for path in args.summaries:
+        summary = json.loads(Path(path).read_text())
+        summaries[_dataset_and_attack(Path(path))] = summary["cases"]
+    datasets = tuple(dict.fromkeys(d for d, _ in summaries))
+    rows = attack_tables.attack_rows(summaries, table=args.table, datasets=datasets)
+    if args.table == "iv":
+        caption = (
+            "Table IV: attacks on the standard (undistilled) networks; per case the mean distance over "
+            "successful images and the success probability, ours beside the paper's."
+        )
+    else:
+        caption = (
+            "Table VI: attacks on the defensively distilled networks (T = main temperature); the paper: "
+            "our L0, L2, L-infinity succeed 100%, all previous attacks fail."
+        )
+    step = step_for(args, args.summaries, {"table": args.table})
+    _publish(write_table(rows, attack_tables.attack_columns(datasets), args.out_base, caption=caption), step)
+    return 0
+
+
+def table_fragility(args: argparse.Namespace) -> int:
+    from cw_distillation.attacks.result import AttackResult
+    from cw_distillation.outputs.fragility_table import FRAGILITY_COLUMNS, fragility_rows
+    from cw_distillation.outputs.tables import write_table
+
+    rows = []
+    for report_path in args.reports:  # results/<p>/fragility/<dataset>/<model>.json
+        report = json.loads(Path(report_path).read_text())
+        dataset = report["dataset"]
+        success = {}
+        for path in args.results:
+            path = Path(path)
+            if path.parent.parent.name == dataset and path.stem in FRAGILITY_KEYS:
+                success[FRAGILITY_KEYS[path.stem]] = AttackResult.load(path).success
+        rows += fragility_rows(
+            success, [report["plain"], report["divided_by_T"]], report["temperature"], dataset=dataset
+        )
+    step = step_for(args, [*args.reports, *args.results], {"table": "fragility"})
+    caption = (
+        "Section VIII.A on the distilled networks: success of each earlier attack as published, with the "
+        "paper's fix F'(x) = softmax(Z(x)/T), and L-BFGS with the C&W objective; beside it the measured "
+        "diagnosis (float32 gradients of the loss of F that are exactly zero; softmax outputs that round to "
+        "exactly 1.0). 'consistent' compares our success rate with the paper's outcome (fails: <= 10%, "
+        "recovers: >= 50%)."
+    )
+    _publish(write_table(rows, FRAGILITY_COLUMNS, args.out_base, caption=caption), step)
+    return 0
+
+
+def table_temperature(args: argparse.Namespace) -> int:
+    from cw_distillation import evaluate
+    from cw_distillation.attacks.result import AttackResult
+    from cw_distillation.outputs.tables import write_table
+    from cw_distillation.outputs.temperature import (
+        CORRELATION_COLUMNS,
+        TEMPERATURE_COLUMNS,
+        correlation,
+        temperature_rows,
+    )
+
+    sweep = []
+    for metrics_path in args.metrics:  # results/<p>/models/<dataset>/distilled_T<t>.json
+        metrics = json.loads(Path(metrics_path).read_text())
+        attacks = Path(metrics_path).parent.parent.parent / "attacks" / metrics["dataset"] / Path(metrics_path).stem
+        jsma = AttackResult.load(attacks / "jsma_f_random.npz")
+        l2 = AttackResult.load(attacks / "l2_random.npz")
+        sweep.append(
+            {
+                "temperature": metrics["temperature"],
+                "test_accuracy": metrics["test_accuracy"],
+                "jsma": jsma.success,
+                "l2": evaluate.best_average_worst(l2, rng_seed=0),
+            }
+        )
+    sweep.sort(key=lambda entry: entry["temperature"])
+    rows = temperature_rows(sweep, dataset=args.dataset)
+    inputs = [*args.metrics, *args.results]
+    step = step_for(args, inputs, {"table": "temperature", "dataset": args.dataset})
+    caption = (
+        "Section VIII.C: for each distillation temperature, JSMA-F's success (one random target per image) "
+        "and the C&W L2 attack's mean distance to a random target, with the original distillation paper's "
+        "JSMA success (MNIST: 91% at T = 1, 24% at T = 5, 0.5% at T = 100)."
+    )
+    _publish(write_table(rows, TEMPERATURE_COLUMNS, args.out_base, caption=caption), step)
+    corr = correlation(rows, quantity="l2_mean")
+    caption = "Section VIII.C, Fig. 8: Pearson's rho between T and the L2 mean distance (paper: rho = -0.05)."
+    _publish(write_table([corr], CORRELATION_COLUMNS, f"{args.out_base}_correlation", caption=caption), step)
+    return 0
+
+
+def _read_csv(path: Path) -> list[dict]:
+    import csv
+
+    def number(value: str):
+        if value == "":
+            return None
+        try:
+            return float(value)
+        except ValueError:
+            return value
+
+    with open(path, newline="") as fh:
+        return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+
+
+def figure(args: argparse.Namespace) -> int:
+    """One figure from the tables it plots (no training, no attack: a plot change reruns only this)."""
+    from cw_distillation.outputs import plots
+
+    rows = _read_csv(args.table)
+    base = Path(args.out_base)
+    if args.figure == "fig8":
+        corr = _read_csv(Path(str(args.table).removesuffix(".csv") + "_correlation.csv"))[0]
+        paths = plots.fig8_distance_vs_temperature(
+            [r["temperature"] for r in rows],
+            [r["l2_mean"] for r in rows],
+            corr["rho"],
+            base,
+            dataset=rows[0]["dataset"],
+        )
+        inputs = [args.table, Path(str(args.table).removesuffix(".csv") + "_correlation.csv")]
+    elif args.figure == "jsma_temperature":
+        paths = plots.jsma_success_vs_temperature(
+            [r["temperature"] for r in rows],
+            [r["jsma_success"] for r in rows],
+            base,
+            lo=[r["jsma_success_lo"] for r in rows],
+            hi=[r["jsma_success_hi"] for r in rows],
+            dataset=rows[0]["dataset"],
+        )
+        inputs = [args.table]
+    else:
+        wanted = {"fig9": "standard", "fig10": "distilled"}[args.figure]
+        selected = [r for r in rows if r["target_kind"] == wanted]
+        plot = plots.fig9_transfer_standard if args.figure == "fig9" else plots.fig10_transfer_distilled
+        paths = plot(selected, base)
+        inputs = [args.table]
+    _publish(paths, step_for(args, [*inputs, *args.code], {"figure": args.figure}))
+    return 0
+
+
+def figure_examples(args: argparse.Namespace) -> int:
+    """A grid like the paper's: source images x targets, on the distilled networks (L2 attack)."""
+    import numpy as np
+
+    from cw_distillation.attacks.result import AttackResult
+    from cw_distillation.data.prepare import load_dataset
+    from cw_distillation.outputs import plots
+
+    result = AttackResult.load(args.result)
+    x_test = load_dataset(args.data)["x_test"]
+    images = list(dict.fromkeys(result.image_index.tolist()))[: args.n_sources]
+    originals = x_test[images]
+    grid = np.repeat(originals[:, None], 10, axis=1).copy()
+    success = np.zeros((len(images), 10), bool)
+    labels = np.zeros(len(images), int)
+    for i, image in enumerate(images):
+        sel = result.image_index == image
+        labels[i] = result.label[sel][0]
+        for t, x_adv, ok in zip(result.target[sel], result.x_adv[sel], result.success[sel], strict=True):
+            grid[i, t], success[i, t] = x_adv, ok
+        success[i, labels[i]] = True  # the diagonal shows the original
+    paths = plots.adversarial_examples(
+        {"originals": originals, "adversarial": grid, "labels": labels, "success": success}, args.out_base
+    )
+    _publish(paths, step_for(args, [args.result, args.data, *args.code], {"n_sources": args.n_sources}))
+    return 0
+
+
+# ----------------------------------------------------------------------------- transfer
+
+
+def transfer_predict(args: argparse.Namespace) -> int:
+    """The target network's class for every high-confidence example made on the source."""
+    import numpy as np
+
+    from cw_distillation.files import atomic_path
+    from cw_distillation.models import load_model
+    from cw_distillation.train import predict_logits
+
+    model = load_model(args.model, args.dataset)
+    with np.load(args.examples, allow_pickle=False) as z:
+        pred = predict_logits(model, z["x_adv"]).argmax(1)
+    with atomic_path(args.out) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, pred=pred)
+    _publish([args.out], step_for(args, [args.examples, args.model], {"dataset": args.dataset}))
+    return 0
+
+
+def table_transfer(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from cw_distillation.outputs.tables import write_table
+    from cw_distillation.transfer import TRANSFER_COLUMNS, transfer_curve
+
+    with np.load(args.examples, allow_pickle=False) as z:
+        kappa, success, target, label = z["kappa"], z["success"], z["target"], z["label"]
+    rows = []
+    for pred_path in args.predictions:  # results/<p>/transfer/<dataset>/<source>_to_<target>.npz
+        name = Path(pred_path).stem.split("_to_", 1)[1]
+        kind = "standard" if name.startswith(("half", "standard")) else "distilled"
+        with np.load(pred_path, allow_pickle=False) as z:
+            pred = z["pred"]
+        for row in transfer_curve(kappa, success, target, label, pred):
+            rows.append(
+                {"dataset": args.dataset, "source": args.source, "target_model": name, "target_kind": kind, **row}
+            )
+    columns = ["dataset", "source", "target_model", "target_kind", *TRANSFER_COLUMNS]
+    caption = (
+        "Section VIII.D (Figs. 9 and 10): high-confidence L2 examples (confidence kappa) made on a standard "
+        "network, evaluated on another standard network trained on disjoint data and on the distilled "
+        "network; targeted = the target network predicts the attack's target, untargeted = anything but the "
+        "true label; among the source's successful examples; 95% Clopper-Pearson intervals."
+    )
+    step = step_for(args, [args.examples, *args.predictions], {"dataset": args.dataset, "source": args.source})
+    _publish(write_table(rows, columns, args.out_base, caption=caption), step)
+    return 0
+
+
+def register_more(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table-attacks", help="Table IV (undistilled) or VI (distilled) from attack summaries")
+    p.add_argument("--table", required=True, choices=["iv", "vi"])
+    p.add_argument("--summaries", nargs="+", required=True, type=Path)
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_attacks)
+
+    p = sub.add_parser("table-fragility", help="Section VIII.A table: earlier attacks and the diagnosis")
+    p.add_argument("--reports", nargs="+", required=True, type=Path, help="fragility .json per dataset")
+    p.add_argument("--results", nargs="+", required=True, type=Path, help="attack .npz files on the distilled nets")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_fragility)
+
+    p = sub.add_parser("table-temperature", help="Section VIII.C table and the correlation of Fig. 8")
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    p.add_argument("--metrics", nargs="+", required=True, type=Path, help="distilled_T<t>.json of the sweep")
+    p.add_argument("--results", nargs="+", required=True, type=Path, help="their l2_random/jsma_f_random .npz")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_temperature)
+
+    p = sub.add_parser("figure", help="one figure from its table")
+    p.add_argument("--figure", required=True, choices=["fig8", "jsma_temperature", "fig9", "fig10"])
+    p.add_argument("--table", required=True, type=Path, help="the .csv it plots")
+    p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=figure)
+
+    p = sub.add_parser("figure-examples", help="grid of adversarial examples (sources x targets)")
+    p.add_argument("--result", required=True, type=Path, help="an L2 attack .npz with all targets")
+    p.add_argument("--data", required=True, type=Path)
+    p.add_argument("--n-sources", type=int, default=3)
+    p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=figure_examples)
+
+    p = sub.add_parser("transfer-predict", help="a target network's predictions on transfer examples")
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    p.add_argument("--examples", required=True, type=Path)
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=transfer_predict)
+
+    p = sub.add_parser("table-transfer", help="Section VIII.D table: transfer rates per kappa, with intervals")
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    p.add_argument("--source", required=True)
+    p.add_argument("--examples", required=True, type=Path)
+    p.add_argument("--predictions", nargs="+", required=True, type=Path)
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_transfer)
+
+
+def report(args: argparse.Namespace) -> int:
+    from cw_distillation.files import write_text_atomic
+    from cw_distillation.outputs.report import build_report
+
+    config = json.loads(args.config)
+    text = build_report(Path(args.tables), config)
+    write_text_atomic(args.out, text)
+    _publish([args.out], step_for(args, args.inputs, {"profile": config["profile"]}))
+    return 0
+
+
+def register_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("report", help="REPORT.md: every claim of Section VIII beside ours, with a verdict")
+    p.add_argument("--tables", required=True, type=Path, help="paper_outputs/<profile>/tables")
+    p.add_argument("--config", required=True, help="the resolved config, as JSON")
+    p.add_argument("--inputs", nargs="+", required=True, type=Path, help="the tables and figures it summarises")
+    p.add_argument("--out", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=report)

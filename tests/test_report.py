@@ -1,0 +1,100 @@
+"""REPORT.md: each claim beside the paper's, with a verdict that follows the stated tolerance."""
+
+import copy
+
+import pytest
+import yaml
+from conftest import REPO
+
+from cw_distillation.config import load_schema, validate_config
+from cw_distillation.outputs.report import FAILS, HOLDS, NOT_AT_SCALE, build_report, scale
+from cw_distillation.outputs.tables import write_table
+
+SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+
+
+def config(profile: str) -> dict:
+    path = REPO / ("config.yaml" if profile == "quick" else f"workflow/profiles/{profile}/config.yaml")
+    return validate_config(yaml.safe_load(path.read_text()), SCHEMA)
+
+
+def table6(tmp_path, l2_best_mean: float, l2_best_success: float, fgs_success: float) -> None:
+    rows = [
+        {
+            "attack": "l2",
+            "name": "L2",
+            "metric": "l2",
+            "mnist_best_mean": l2_best_mean,
+            "mnist_best_success": l2_best_success,
+            "mnist_best_paper_mean": 1.7,
+            "mnist_best_paper_success": 1.0,
+        },
+        {
+            "attack": "fgs",
+            "name": "FGS",
+            "metric": "linf",
+            "mnist_best_mean": None,
+            "mnist_best_success": fgs_success,
+            "mnist_best_paper_mean": None,
+            "mnist_best_paper_success": 0.0,
+        },
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "table6_distilled", formats=("csv",))
+
+
+def row_of(report: str, text: str) -> str:
+    return next(line for line in report.splitlines() if text in line)
+
+
+def test_paper_profile_is_comparable_and_quick_is_not():
+    assert scale(config("paper"))["paper_training"] and scale(config("paper"))["paper_attacks"]
+    quick = scale(config("quick"))
+    assert not quick["paper_training"] and not quick["paper_attacks"]
+
+
+@pytest.mark.parametrize("mean, success, expected", [(1.8, 1.0, HOLDS), (2.5, 1.0, FAILS), (1.7, 0.9, FAILS)])
+def test_table_vi_cell_verdict_follows_the_25_percent_tolerance(tmp_path, mean, success, expected):
+    table6(tmp_path, mean, success, 0.0)
+    report = build_report(tmp_path, config("paper"))
+    assert f"**{expected}**" in row_of(report, "mnist: our L2, best case")
+
+
+def test_reduced_attack_settings_are_not_judged(tmp_path):
+    table6(tmp_path, 1.8, 1.0, 0.0)
+    report = build_report(tmp_path, config("quick"))
+    assert f"**{NOT_AT_SCALE}**" in row_of(report, "mnist: our L2, best case")
+    assert "comparable with the paper overall: **no**" in report
+
+
+@pytest.mark.parametrize("rate, expected", [(0.0, HOLDS), (0.08, HOLDS), (0.4, FAILS)])
+def test_earlier_attack_fails_only_below_ten_percent(tmp_path, rate, expected):
+    table6(tmp_path, 1.7, 1.0, rate)
+    report = build_report(tmp_path, config("paper"))
+    assert f"**{expected}**" in row_of(report, "FGS fails on the distilled networks")
+
+
+def test_paper_values_come_from_the_reference_file_not_the_report_code(tmp_path, monkeypatch):
+    from cw_distillation import reference
+
+    table6(tmp_path, 1.8, 1.0, 0.0)
+    changed = copy.deepcopy(reference.reference())
+    changed["models"]["mnist"]["test_accuracy"] = 0.123
+    monkeypatch.setattr(reference, "reference", lambda: changed)
+    write_table(
+        [{"dataset": "mnist", "model": "standard", "test_accuracy": 0.99}],
+        ["dataset", "model", "test_accuracy"],
+        tmp_path / "model_accuracy",
+        formats=("csv",),
+    )
+    assert "12.3%" in row_of(build_report(tmp_path, config("paper")), "test accuracy of the standard network")
+
+
+def test_transfer_claim_needs_kappa_40_and_a_high_rate(tmp_path):
+    rows = [
+        {"dataset": "mnist", "target_kind": kind, "kappa": k, "n": 100, "targeted": t, "untargeted": u}
+        for kind in ("standard", "distilled")
+        for k, t, u in ((0, 0.1, 0.3), (40, 0.7, 0.95))
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "transfer", formats=("csv",))
+    report = build_report(tmp_path, config("paper"))
+    assert f"**{HOLDS}**" in row_of(report, "transfer to the distilled network (untargeted, kappa = 40)")

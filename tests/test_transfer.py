@@ -1,0 +1,78 @@
+"""Transferability maths (Section VIII.D): margins, transfer rates and their exact intervals."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from cw_distillation.transfer import TRANSFER_COLUMNS, binomial_interval, margin, transfer_curve, transfer_rates
+
+
+def test_margin_uses_max_of_other_logits_even_when_all_negative():
+    # A one-hot product would put 0 where the target was; 0 beats every negative logit.
+    logits = np.array([[-5.0, -1.0, -3.0], [2.0, 7.0, 4.0]])
+    np.testing.assert_allclose(margin(logits, np.array([1, 1])), [-1.0 - -3.0, 7.0 - 4.0])
+    np.testing.assert_allclose(margin(logits, np.array([0, 2])), [-5.0 - -1.0, 4.0 - 7.0])
+
+
+def test_margin_is_at_least_kappa_exactly_when_the_target_wins_by_kappa():
+    logits = np.array([[10.0, 0.0, 9.0]])
+    assert margin(logits, np.array([0]))[0] == pytest.approx(1.0)
+
+
+def test_clopper_pearson_matches_known_binomial_case():
+    lo, hi = binomial_interval(5, 10)
+    assert (round(lo, 3), round(hi, 3)) == (0.187, 0.813)
+
+
+@pytest.mark.parametrize(
+    ("k", "n", "level"), [(0, 7, 0.95), (7, 7, 0.95), (1, 50, 0.95), (37, 40, 0.9), (3, 1000, 0.99)]
+)
+def test_clopper_pearson_matches_scipy_binomtest_exact(k, n, level):
+    expected = stats.binomtest(k, n).proportion_ci(confidence_level=level, method="exact")
+    assert binomial_interval(k, n, level) == pytest.approx((expected.low, expected.high), abs=1e-9)
+
+
+def test_clopper_pearson_edges_are_zero_and_one_and_empty_is_nan():
+    assert binomial_interval(0, 20)[0] == 0.0
+    assert binomial_interval(20, 20)[1] == 1.0
+    # With no success in n trials the upper bound is 1 - (alpha/2)^(1/n).
+    assert binomial_interval(0, 20)[1] == pytest.approx(1 - 0.025 ** (1 / 20))
+    assert all(math.isnan(v) for v in binomial_interval(0, 0))
+    with pytest.raises(ValueError):
+        binomial_interval(3, 2)
+
+
+def test_transfer_rates_from_hand_made_predictions():
+    target = np.array([1, 2, 3, 4, 5])
+    label = np.array([0, 0, 0, 0, 0])
+    pred = np.array([1, 9, 0, 4, 5])  # targeted hits: 0, 3, 4; untargeted: all but 2
+    valid = np.array([True, True, True, True, False])  # the last one's source attack failed
+    rates = transfer_rates(pred, target, label, valid)
+    assert rates["n"] == 4
+    assert (rates["targeted_k"], rates["targeted"]) == (2, 0.5)
+    assert (rates["untargeted_k"], rates["untargeted"]) == (3, 0.75)
+    assert (rates["targeted_lo"], rates["targeted_hi"]) == pytest.approx(binomial_interval(2, 4))
+
+
+def test_transfer_rates_are_nan_without_a_successful_source_attack():
+    rates = transfer_rates(np.array([1]), np.array([1]), np.array([0]), np.array([False]))
+    assert rates["n"] == 0 and math.isnan(rates["targeted"]) and math.isnan(rates["untargeted_lo"])
+
+
+def test_transfer_curve_groups_batched_pairs_by_kappa():
+    kappa = np.array([20.0, 0.0, 20.0, 0.0, 0.0])
+    success = np.array([True, True, True, False, True])
+    target = np.array([3, 3, 3, 3, 3])
+    label = np.array([1, 1, 1, 1, 1])
+    pred = np.array([3, 1, 7, 3, 3])
+    rows = transfer_curve(kappa, success, target, label, pred)
+    assert [r["kappa"] for r in rows] == [0.0, 20.0]
+    low, high = rows
+    assert (low["pairs"], low["n"], low["source_success"]) == (3, 2, pytest.approx(2 / 3))
+    assert (low["targeted"], low["untargeted"]) == (0.5, 0.5)
+    assert (high["targeted"], high["untargeted"]) == (0.5, 1.0)
+    assert set(TRANSFER_COLUMNS) <= set(low)

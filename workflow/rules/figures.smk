@@ -1,0 +1,121 @@
+# One figure, one rule, one plotting function (src/cw_distillation/outputs/plots.py); each reads only
+# its table, so a change to plotting code reruns the plot and nothing else.
+
+
+# Fig. 8: mean L2 distance against the distillation temperature, with Pearson's rho.
+rule fig8_distance_vs_temperature:
+    input:
+        table=f"{OUTPUTS}/tables/temperature.csv",
+        correlation=f"{OUTPUTS}/tables/temperature_correlation.csv",
+        code=PLOT_CODE,
+    output:
+        report(
+            multiext(
+                f"{OUTPUTS}/figures/fig8_distance_vs_temperature",
+                ".pdf",
+                ".png",
+            ),
+            caption="../report/fig8.rst",
+            category="VIII.C Effect of temperature",
+        ),
+    log:
+        f"{RESULTS}/logs/fig8.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+    shell:
+        "cw-distillation figure --figure fig8 --table {input.table} --out-base {params.base} --code {input.code}"
+        " --rule fig8_distance_vs_temperature 2>&1 | tee {log}"
+
+
+# JSMA's success against the distillation temperature (the original paper's trend).
+rule jsma_success_vs_temperature:
+    input:
+        table=f"{OUTPUTS}/tables/temperature.csv",
+        code=PLOT_CODE,
+    output:
+        report(
+            multiext(
+                f"{OUTPUTS}/figures/jsma_success_vs_temperature",
+                ".pdf",
+                ".png",
+            ),
+            caption="../report/jsma_temperature.rst",
+            category="VIII.C Effect of temperature",
+        ),
+    log:
+        f"{RESULTS}/logs/jsma_temperature.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+    shell:
+        "cw-distillation figure --figure jsma_temperature --table {input.table} --out-base {params.base} --code {input.code}"
+        " --rule jsma_success_vs_temperature 2>&1 | tee {log}"
+
+
+# Figs. 9 and 10: transfer probability against kappa, to a standard and to the distilled network.
+rule fig_transfer:
+    input:
+        table=f"{OUTPUTS}/tables/transfer.csv",
+        code=PLOT_CODE,
+    output:
+        report(
+            multiext(f"{OUTPUTS}/figures/{{fig}}", ".pdf", ".png"),
+            caption="../report/transfer_figure.rst",
+            category="VIII.D Transferability",
+        ),
+    log:
+        f"{RESULTS}/logs/{{fig}}.log",
+    wildcard_constraints:
+        fig="fig9_transfer_standard|fig10_transfer_distilled",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+    shell:
+        "cw-distillation figure --figure $(echo {wildcards.fig} | cut -d_ -f1) --table {input.table}"
+        " --out-base {params.base} --code {input.code} --rule fig_transfer --wildcards fig={wildcards.fig}"
+        " 2>&1 | tee {log}"
+
+
+# Adversarial examples on the distilled network: source images x targets (L2).
+rule adversarial_examples:
+    input:
+        result=f"{RESULTS}/attacks/{{dataset}}/distilled_T{MAIN_T}/l2.npz",
+        data=rules.prepare.output,
+        code=PLOT_CODE,
+    output:
+        report(
+            multiext(
+                f"{OUTPUTS}/figures/adversarial_examples_{{dataset}}", ".pdf", ".png"
+            ),
+            caption="../report/adversarial_examples.rst",
+            category="VIII.B Applying our attacks",
+        ),
+    log:
+        f"{RESULTS}/logs/adversarial_examples_{{dataset}}.log",
+    conda:
+        CONDA_ENV
+    resources:
+        mem_mb=res("light")["mem_mb"],
+        runtime=res("light")["runtime"],
+        cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        base=table_base,
+    shell:
+        "cw-distillation figure-examples --result {input.result} --data {input.data} --out-base {params.base} --code {input.code}"
+        " --rule adversarial_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
