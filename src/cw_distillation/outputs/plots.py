@@ -107,7 +107,7 @@ def jsma_success_vs_temperature(
         ax.set_ylabel("JSMA success probability")
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(f"{_dataset_name(dataset)}: JSMA against the distillation temperature")
-        ax.legend(loc="upper right")
+        ax.legend(loc="best")
         return save_figure(fig, base)
 
 
