@@ -7,35 +7,12 @@ import cw_distillation.autodiff  # first: it sets KERAS_BACKEND
 import keras
 import numpy as np
 import pytest
+from conftest import every_other_target
 
 from cw_distillation import fragility
 from cw_distillation.attacks.gradient_sign import predict_class
 
 DISTILLATION_T = 100.0
-
-
-@pytest.fixture(scope="module")
-def toy():
-    """A tiny undistilled classifier (6x6x1 inputs, 10 classes) trained on separable synthetic
-    data, and its first ten training images (one per class)."""
-    rng = np.random.default_rng(0)
-    prototypes = rng.uniform(-0.4, 0.4, (10, 6, 6, 1))
-    y = np.arange(300) % 10
-    x = np.clip(prototypes[y] + rng.normal(0, 0.1, (300, 6, 6, 1)), -0.5, 0.5).astype("float32")
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([
-        keras.Input((6, 6, 1)), keras.layers.Flatten(),
-        keras.layers.Dense(32, activation="relu"), keras.layers.Dense(10),
-    ])
-    model.compile(keras.optimizers.Adam(0.01), keras.losses.SparseCategoricalCrossentropy(True))
-    model.fit(x, y, epochs=10, batch_size=50, verbose=0)
-    return model, x[:10], y[:10]
-
-
-def every_other_target(x, y):
-    """One row per (image, wrong class) pair: x (9N, H, W, C), target (9N,), label (9N,)."""
-    target = np.array([[t for t in range(10) if t != label] for label in y]).ravel()
-    return np.repeat(x, 9, axis=0), target, np.repeat(y, 9)
 
 
 def test_toy_classifies_its_images_correctly(toy):
