@@ -23,6 +23,16 @@ def compile_fn(fn: Callable[..., Any]) -> Callable[..., Any]:
     return tf.function(fn, reduce_retracing=True)
 
 
+def compile_for_any_batch(fn: Callable[[Any], Any], example: Any) -> Callable[[Any], Any]:
+    """``compile_fn`` for ``fn(state)``, state a structure of arrays that share a leading
+    batch dimension: traced once with that dimension unknown, so batches of any size (an
+    attack's batch shrinks as its pairs finish) reuse one graph."""
+    spec = tf.nest.map_structure(
+        lambda a: tf.TensorSpec((None, *a.shape[1:]), tf.as_dtype(a.dtype)), example
+    )
+    return tf.function(fn, input_signature=[spec])
+
+
 def value_and_grad(fn: Callable[[Tensor], Tensor], x: Tensor) -> tuple[Tensor, Tensor]:
     """Per-example loss ``fn(x)`` (shape (N,)) and d sum(fn(x)) / dx (shape of x).
 

@@ -1,0 +1,92 @@
+"""Which pairs to attack, and the paper's best / average / worst case summaries of a result.
+
+The paper attacks the first 1000 test images that the model classifies correctly, each
+towards all 9 incorrect labels, and reports for each distance metric (Tables IV and VI):
+best case (the easiest target of each image), average case (a target drawn uniformly at
+random per image) and worst case (the hardest target), each as the mean distance over
+the images where that case succeeded and the probability that it succeeded.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cw_distillation.attacks.result import AttackResult
+
+METRICS = ("l0", "l2", "linf")
+CASES = ("best", "average", "worst")
+
+
+def select_images(y_pred: np.ndarray, y_true: np.ndarray, n: int) -> tuple[np.ndarray, int]:
+    """The first n images classified correctly: (indices (n,), how many were skipped before).
+
+    y_pred, y_true: (N,) int labels. Misclassified images have no meaningful targeted
+    attack (the paper's evaluation leaves them out), so they are skipped, and counted.
+    """
+    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+    assert y_pred.ndim == 1 and y_pred.shape == y_true.shape, (y_pred.shape, y_true.shape)
+    correct = np.flatnonzero(y_pred == y_true)
+    if len(correct) < n:
+        raise ValueError(f"only {len(correct)} of {len(y_true)} images are classified "
+                         f"correctly, fewer than the {n} asked for")
+    chosen = correct[:n]
+    skipped = int(chosen[-1] + 1 - n) if n else 0
+    return chosen, skipped
+
+
+def all_targets(labels: np.ndarray, n_classes: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Every incorrect target of every image: (image_index, target), each (M * (K-1),).
+
+    labels: (M,) int true labels; image_index indexes ``labels``; pairs are image-major,
+    targets ascending.
+    """
+    labels = np.asarray(labels)
+    image = np.repeat(np.arange(len(labels)), n_classes)
+    target = np.tile(np.arange(n_classes), len(labels))
+    keep = target != labels[image]
+    return image[keep], target[keep]
+
+
+def success_rate(result: AttackResult) -> float:
+    """Fraction of (image, target) pairs where the attack succeeded."""
+    return float(np.mean(result.success)) if len(result.success) else float("nan")
+
+
+def best_average_worst(result: AttackResult, rng_seed: int) -> dict[str, dict[str, dict]]:
+    """{metric: {case: {"mean", "prob", "n_images"}}} for metric in l0, l2, linf.
+
+    Per image (grouped by result.image_index): best = the smallest distance among its
+    successful targets (the image fails if none succeeded); worst = the largest distance,
+    and the image fails if any target failed; average = one target drawn uniformly at
+    random (seeded, the same draw for every metric). mean: mean distance over the images
+    where the case succeeded (NaN if none); prob: fraction of images where it succeeded.
+    """
+    images = np.unique(result.image_index)
+    groups = [np.flatnonzero(result.image_index == i) for i in images]
+    rng = np.random.default_rng(rng_seed)
+    drawn = np.array([rng.choice(g) for g in groups])
+    summary: dict[str, dict[str, dict]] = {}
+    for metric in METRICS:
+        dist = getattr(result, metric).astype(np.float64)
+        ok = result.success
+        cases = {
+            "best": [
+                (ok[g].any(), np.min(dist[g][ok[g]]) if ok[g].any() else np.nan) for g in groups
+            ],
+            "average": [(ok[p], dist[p]) for p in drawn],
+            "worst": [
+                (ok[g].all(), np.max(dist[g]) if ok[g].all() else np.nan) for g in groups
+            ],
+        }
+        summary[metric] = {case: _mean_and_prob(values) for case, values in cases.items()}
+    return summary
+
+
+def _mean_and_prob(per_image: list[tuple[bool, float]]) -> dict:
+    success = np.array([s for s, _ in per_image], bool)
+    dist = np.array([d for _, d in per_image], np.float64)
+    return {
+        "mean": float(dist[success].mean()) if success.any() else float("nan"),
+        "prob": float(success.mean()) if len(success) else float("nan"),
+        "n_images": len(success),
+    }

@@ -1,0 +1,119 @@
+"""The C&W L0 attack: as few pixels as an exhaustive search, a pixel counted once."""
+
+from __future__ import annotations
+
+import itertools
+
+import cw_distillation.autodiff  # noqa: F401  (sets KERAS_BACKEND before keras loads)
+
+# isort: split
+import keras
+import numpy as np
+import pytest
+
+from cw_distillation.attacks import cw_l0
+from cw_distillation.attacks.cw_l0 import freeze_pixels
+
+
+def linear_model(w: np.ndarray, b: np.ndarray, shape: tuple) -> keras.Model:
+    """z = x.ravel() @ w + b: a network whose minimal adversarial pixel sets are known."""
+    model = keras.Sequential(
+        [keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(w.shape[1])]
+    )
+    model.set_weights([w.astype(np.float32), b.astype(np.float32)])
+    return model
+
+
+def fewest_pixels(x0: np.ndarray, a: np.ndarray, margin: float) -> int:
+    """Exhaustive search: the smallest set of pixels whose change, inside the box, can add
+    ``margin`` to x @ a (x0, a: (H, W, C)); a pixel's channels change together."""
+    gain = (np.abs(a) * np.where(a > 0, 0.5 - x0, 0.5 + x0)).sum(-1).ravel()
+    for k in range(len(gain) + 1):
+        if any(gain[list(s)].sum() > margin for s in itertools.combinations(range(len(gain)), k)):
+            return k
+    raise AssertionError("no adversarial example exists")
+
+
+def problem(shape: tuple, strengths: np.ndarray, k: int, seed: int, share: float = 0.85):
+    """A linear model where class 0 leads target 1 by ``share`` of what the strongest k
+    pixels can give (so the optimum leaves the box edges alone); strengths: |a| per
+    input value, shuffled over the image, with random signs."""
+    rng = np.random.default_rng(seed)
+    a = (rng.permutation(strengths.reshape(-1, shape[-1])).ravel()
+         * rng.choice([-1, 1], size=strengths.size)).reshape(shape)
+    x0 = rng.uniform(-0.05, 0.05, size=shape)
+    gain = np.sort((np.abs(a) * np.where(a > 0, 0.5 - x0, 0.5 + x0)).sum(-1).ravel())[::-1]
+    margin = share * gain[:k].sum()
+    w = np.zeros((a.size, 10))
+    w[:, 1], w[:, 0] = a.ravel() / 2, -a.ravel() / 2
+    b = np.full(10, -100.0)
+    b[0] = (margin + x0.ravel() @ a.ravel()) / 2  # z_0 - z_1 = margin at x0
+    b[1] = -b[0]
+    return linear_model(w, b, shape), x0.astype(np.float32), a, margin
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_l0_matches_exhaustive_search_on_linear_models(k):
+    strengths = np.array([2.0, 2.2, 1.8, 2.1, 0.3, 0.3, 0.2, 0.2, 0.1])
+    strengths[k:4] = 0.25
+    model, x0, a, margin = problem((3, 3, 1), strengths, k, seed=k)
+    assert fewest_pixels(x0, a, margin + cw_l0.MARGIN) == k
+    result = cw_l0.attack(model, x0[None], np.array([1]), max_iterations=200)
+    assert result.success.all()
+    assert result.l0[0] == k
+
+
+def test_l0_counts_a_colour_pixel_once():
+    strengths = np.array([[1.5, 1.4, 1.6], [1.5, 1.5, 1.5], [0.3, 0.2, 0.2], [0.2, 0.1, 0.1]])
+    model, x0, a, margin = problem((2, 2, 3), strengths, 2, seed=0, share=0.7)
+    result = cw_l0.attack(model, x0[None], np.array([1]), max_iterations=200)
+    assert result.success.all()
+    assert result.l0[0] == fewest_pixels(x0, a, margin + cw_l0.MARGIN) == 2
+    changed_channels = np.sum(np.abs(result.x_adv[0] - x0) > 1e-6)
+    assert changed_channels > result.l0[0]
+
+
+def frozen_after(free: np.ndarray, x_new: np.ndarray, grad: float) -> np.ndarray:
+    """freeze_pixels on one grey image: which pixels are frozen afterwards (H, W)."""
+    x_new = x_new[None, ..., None].astype(np.float32)
+    out = freeze_pixels(free[None, ..., None].astype(np.float32), np.zeros_like(x_new), x_new,
+                        np.full_like(x_new, grad))
+    return keras.ops.convert_to_numpy(out)[0, ..., 0] == 0
+
+
+def test_freeze_pixels_freezes_the_least_important_first():
+    x_new = np.array([[0.1, 0.3], [0.0, 0.2]])
+    # Scores 0.001, 0.003, 0, 0.002: all <= 0.01, and 0.3 sqrt(3 changed) ~ 0.52: one goes.
+    np.testing.assert_array_equal(frozen_after(np.ones((2, 2)), x_new, 0.01), [[0, 0], [1, 0]])
+    # A frozen pixel is skipped; the next least important goes.
+    np.testing.assert_array_equal(
+        frozen_after(np.array([[1, 1], [0, 1]]), x_new, 0.01), [[1, 0], [1, 0]])
+    # 100 changed pixels: up to 0.3 sqrt(100) = 3 frozen while the scores stay small ...
+    x_new = np.linspace(0.01, 1.0, 100).reshape(10, 10)
+    assert frozen_after(np.ones((10, 10)), x_new, 1e-3).sum() == 3
+    assert frozen_after(np.ones((9, 10)), x_new[:9], 1e-3).sum() == 3  # 0.3 sqrt(90) = 2.8
+    # ... and the first that scored above 0.01 is the last one frozen.
+    assert frozen_after(np.ones((10, 10)), x_new, 0.6).sum() == 2  # 0.006, then 0.012
+    assert frozen_after(np.ones((10, 10)), x_new, 2.0).sum() == 1
+
+
+def test_examples_are_in_the_box_success_is_the_argmax_and_batching_changes_nothing():
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([
+        keras.Input((5, 5, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.Flatten(), keras.layers.Dense(10),
+    ])
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-0.5, 0.5, size=(4, 5, 5, 1)).astype(np.float32)
+    x[:, 0, 0] = -0.5
+    pred = np.argmax(keras.ops.convert_to_numpy(model(x)), axis=1)
+    target = (pred + np.array([1, 3, 5, 7])) % 10
+    settings = dict(max_iterations=50, initial_const=0.1, largest_const=1e3)
+    batched = cw_l0.attack(model, x, target, batch_size=4, **settings)
+    alone = cw_l0.attack(model, x, target, batch_size=1, **settings)
+    assert batched.x_adv.min() >= -0.5 and batched.x_adv.max() <= 0.5
+    pred_adv = np.argmax(keras.ops.convert_to_numpy(model(batched.x_adv)), axis=1)
+    np.testing.assert_array_equal(batched.success, pred_adv == target)
+    assert batched.success.mean() >= 0.5
+    assert np.all(batched.l0[batched.success] < 25)
+    np.testing.assert_array_equal(batched.l0, alone.l0)

@@ -1,0 +1,171 @@
+"""The C&W L2 attack: optimal on linear models, valid examples, per-pair state."""
+
+from __future__ import annotations
+
+import cw_distillation.autodiff  # noqa: F401  (sets KERAS_BACKEND before keras loads)
+
+# isort: split
+import keras
+import numpy as np
+import pytest
+import scipy.optimize
+
+from cw_distillation.attacks import cw_l0, cw_l2, cw_linf
+
+SHAPE = (4, 4, 1)
+
+
+def linear_model(w: np.ndarray, b: np.ndarray, shape: tuple = SHAPE) -> keras.Model:
+    """z = x.ravel() @ w + b: a network whose minimal adversarial distances are known."""
+    model = keras.Sequential(
+        [keras.Input(shape), keras.layers.Flatten(), keras.layers.Dense(w.shape[1])]
+    )
+    model.set_weights([w.astype(np.float32), b.astype(np.float32)])
+    return model
+
+
+def conv_model(seed: int = 0) -> keras.Model:
+    """A tiny random convnet (6x6 grey inputs) for the checks that need no optimum."""
+    keras.utils.set_random_seed(seed)
+    return keras.Sequential([
+        keras.Input((6, 6, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+        keras.layers.Flatten(), keras.layers.Dense(10),
+    ])
+
+
+def pairs_on(model: keras.Model, n_images: int, n_targets: int, seed: int = 0):
+    """n_images random images (some pixels on the box edge) x n_targets wrong targets each."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(-0.5, 0.5, size=(n_images, *model.input_shape[1:])).astype(np.float32)
+    x[:, 0, 0] = -0.5
+    x[:, -1, -1] = 0.5
+    pred = np.argmax(keras.ops.convert_to_numpy(model(x)), axis=1)
+    image = np.repeat(np.arange(n_images), n_targets)
+    target = (pred[image] + 1 + np.tile(np.arange(n_targets), n_images)) % 10
+    return x[image], target
+
+
+def one_competitor_problem(n: int, seed: int = 1):
+    """Images of class 0 whose only competitor for target 1 is class 0, at L2 distances
+    d (n,) spread over [0.15, 0.6]; every logit is negative (a z * (1 - onehot) bug would
+    take 'other' = 0 and miss the optimum)."""
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=(16, 10))
+    b = np.full(10, -150.0)
+    b[:2] = -50.0
+    a = w[:, 1] - w[:, 0]  # how the target gains on class 0, per pixel
+    d = np.linspace(0.15, 0.6, n)
+    x = rng.uniform(-0.1, 0.1, size=(n, 16))
+    # Slide each image along -a until class 0 leads by d * ||a||_2.
+    x -= ((x @ a + d * np.linalg.norm(a)) / (a @ a))[:, None] * a
+    optimum = x + d[:, None] * a / np.linalg.norm(a)
+    assert np.abs(optimum).max() < 0.45  # the box is not in the way
+    return linear_model(w, b), x.reshape(n, *SHAPE).astype(np.float32), np.ones(n, int), d
+
+
+def test_l2_matches_closed_form_on_linear_model():
+    model, x, target, d = one_competitor_problem(6)
+    result = cw_l2.attack(model, x, target, max_iterations=1000)
+    assert result.success.all()
+    assert np.all(result.l2 >= d * (1 - 1e-3)), "closer than the optimum: wrong distance"
+    np.testing.assert_allclose(result.l2, d, rtol=0.01)
+
+
+def test_l2_matches_polytope_optimum_with_several_competitors():
+    rng = np.random.default_rng(2)
+    w, b = rng.normal(size=(16, 10)), np.full(10, -100.0)
+    b[:4] = [2.0, 0.0, 0.5, 0.5]  # classes 0, 2, 3 all compete with target 1
+    x = rng.uniform(-0.15, 0.15, size=(3, 16))
+    target = 1
+
+    def optimum(x0: np.ndarray) -> float:
+        gains = [(w[:, target] - w[:, j], b[target] - b[j]) for j in range(10) if j != target]
+        cons = [{"type": "ineq", "fun": lambda dx, a=a, c=c: (x0 + dx) @ a + c}
+                for a, c in gains]
+        bounds = [(-0.5 - v, 0.5 - v) for v in x0]
+        res = scipy.optimize.minimize(lambda dx: dx @ dx, np.zeros(16), jac=lambda dx: 2 * dx,
+                                      constraints=cons, bounds=bounds, method="SLSQP",
+                                      options={"ftol": 1e-12, "maxiter": 500})
+        assert res.success
+        return float(np.sqrt(res.fun))
+
+    d = np.array([optimum(v) for v in x])
+    model = linear_model(w, b)
+    result = cw_l2.attack(model, x.reshape(3, *SHAPE).astype(np.float32), np.full(3, target),
+                          max_iterations=1000)
+    assert result.success.all()
+    np.testing.assert_allclose(result.l2, d, rtol=0.01)
+
+
+def test_binary_search_over_c_is_exponential_then_bisects():
+    """c works from 0.05 on: 1e-3, 1e-2 fail, 0.1 works, then bisection closes in on 0.05."""
+    c, lower, upper, tried = np.array([1e-3]), np.array([0.0]), np.array([1e10]), []
+    for _ in range(12):
+        tried.append(float(c[0]))
+        c, lower, upper = (keras.ops.convert_to_numpy(v)
+                           for v in cw_l2.next_const(c, lower, upper, c >= 0.05))
+    np.testing.assert_allclose(tried[:5], [1e-3, 1e-2, 0.1, 0.055, 0.0325])
+    assert lower[0] < 0.05 <= upper[0] and upper[0] - lower[0] <= 0.09 / 2**9  # 9 halvings
+
+
+def test_a_long_search_still_finds_the_optimum():
+    # >= 10 steps: the last one reruns the smallest c that worked (the reference's repeat).
+    model, x, target, d = one_competitor_problem(2)
+    result = cw_l2.attack(model, x, target, binary_search_steps=10, max_iterations=300)
+    assert result.success.all()
+    np.testing.assert_allclose(result.l2, d, rtol=0.01)
+
+
+def test_confidence_per_pair_is_the_winning_margin():
+    model, x, target, _ = one_competitor_problem(3)
+    kappa = np.array([0.0, 2.0, 5.0])
+    result = cw_l2.attack(model, x, target, confidence=kappa, max_iterations=500)
+    z = keras.ops.convert_to_numpy(model(result.x_adv))
+    margin = z[:, 1] - np.delete(z, 1, axis=1).max(axis=1)
+    assert np.all(margin >= kappa - 1e-4)
+    assert np.all(np.diff(result.l2) > 0), "a larger kappa needs a larger change"
+    assert result.meta["confidence"] == kappa.tolist()
+
+
+def test_examples_are_in_the_box_and_success_is_the_argmax():
+    model = conv_model()
+    x, target = pairs_on(model, 2, 3)
+    result = cw_l2.attack(model, x, target, max_iterations=200, binary_search_steps=5,
+                          initial_const=0.1, batch_size=4)
+    assert result.x_adv.min() >= -0.5 and result.x_adv.max() <= 0.5
+    pred = np.argmax(keras.ops.convert_to_numpy(model(result.x_adv)), axis=1)
+    np.testing.assert_array_equal(result.success, pred == target)
+    assert result.success.mean() > 0.5
+    assert np.isnan(result.l2[~result.success]).all()
+    assert np.all(result.iterations > 0)
+
+
+def test_early_abort_is_per_pair_and_costs_no_distance():
+    model = conv_model(1)
+    x, target = pairs_on(model, 2, 2, seed=1)
+    settings = dict(max_iterations=300, binary_search_steps=5, initial_const=0.1)
+    batched = cw_l2.attack(model, x, target, batch_size=4, **settings)
+    alone = cw_l2.attack(model, x, target, batch_size=1, **settings)
+    full = cw_l2.attack(model, x, target, abort_early=False, batch_size=4, **settings)
+    assert full.success.all() and batched.success.all()
+    # Each pair's aborts depend on its own loss only: batching changes nothing.
+    np.testing.assert_allclose(batched.l2, alone.l2, rtol=1e-3)
+    np.testing.assert_array_equal(batched.iterations, alone.iterations)
+    # Aborting trades a little distance for time; the loss must be small.
+    assert np.all(batched.iterations < full.iterations)
+    assert np.all(batched.l2 <= full.l2 * 1.03)
+
+
+@pytest.mark.parametrize("attack", [cw_l2.attack, cw_l0.attack, cw_linf.attack])
+@pytest.mark.parametrize("head", ["dense", "layer", "numbers"])
+def test_a_model_that_outputs_probabilities_is_refused(attack, head):
+    layers = [keras.Input(SHAPE), keras.layers.Flatten()]
+    if head == "dense":
+        layers.append(keras.layers.Dense(10, activation="softmax"))
+    elif head == "layer":
+        layers += [keras.layers.Dense(10), keras.layers.Softmax()]
+    else:  # softmax hidden inside an anonymous layer: caught by the outputs themselves
+        layers += [keras.layers.Dense(10), keras.layers.Lambda(keras.ops.softmax)]
+    model = keras.Sequential(layers)
+    with pytest.raises(ValueError, match="needs logits"):
+        attack(model, np.zeros((2, *SHAPE), np.float32), np.array([1, 2]))
