@@ -63,16 +63,41 @@ def tiny_run(tmp_path_factory):
 def test_tiny_profile_runs_end_to_end(tiny_run):
     import numpy as np
 
-    for dataset, shape in [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))]:
-        with np.load(tiny_run / f"results/tiny/data/{dataset}.npz") as z:
-            assert z["x_train"].shape == (300, *shape) and z["x_train"].dtype == np.uint8
-            assert z["x_test"].shape == (60, *shape)
-            assert np.bincount(z["y_train"], minlength=10).tolist() == [30] * 10
+    with np.load(tiny_run / "results/tiny/data/mnist.npz") as z:
+        assert z["x_train"].shape == (500, 28, 28, 1) and z["x_train"].dtype == np.uint8
+        assert z["x_test"].shape == (60, 28, 28, 1)
+        assert np.bincount(z["y_train"], minlength=10).tolist() == [50] * 10
+    outputs = tiny_run / "paper_outputs/tiny"
+    for name in [
+        "model_accuracy",
+        "logit_norms",
+        "table4_undistilled",
+        "table6_distilled",
+        "fragility",
+        "temperature",
+        "temperature_correlation",
+        "transfer",
+    ]:
+        for ext in ("csv", "md", "tex"):
+            assert (outputs / "tables" / f"{name}.{ext}").stat().st_size > 0, name
+    for name in [
+        "fig8_distance_vs_temperature",
+        "jsma_success_vs_temperature",
+        "fig9_transfer_standard",
+        "fig10_transfer_distilled",
+        "adversarial_examples_mnist",
+    ]:
+        assert (outputs / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
+        assert (outputs / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+    report = (outputs / "REPORT.md").read_text()
+    assert "Replication report: profile `tiny`" in report and "Verdicts:" in report
+    assert "| VIII.B, Table VI |" in report and "| VIII.D |" in report
 
 
-def test_tiny_run_passes_its_audit(tiny_run):
+@pytest.mark.parametrize("folder", ["results/tiny", "paper_outputs/tiny"])
+def test_tiny_run_passes_its_audit(tiny_run, folder):
     result = subprocess.run(
-        [str(BIN / "cw-distillation"), "audit", "results/tiny"], cwd=tiny_run, env=ENV, capture_output=True, text=True
+        [str(BIN / "cw-distillation"), "audit", folder], cwd=tiny_run, env=ENV, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout
 
@@ -80,3 +105,51 @@ def test_tiny_run_passes_its_audit(tiny_run):
 def test_a_second_run_has_nothing_to_do(tiny_run):
     result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY), cwd=tiny_run)
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def planned_jobs(output: str) -> set[str]:
+    """Rule names in the 'Job stats' table of a dry run."""
+    lines = output.split("Job stats:", 1)[1].splitlines()[3:] if "Job stats:" in output else []
+    jobs = set()
+    for line in lines:
+        if not line.strip() or line.startswith("total"):
+            break
+        jobs.add(line.split()[0])
+    return jobs
+
+
+def test_changing_plotting_code_reruns_only_the_plots(tiny_run):
+    plots = REPO / "src/cw_distillation/outputs/plots.py"
+    before = plots.stat()
+    try:
+        os.utime(plots)  # as if edited now
+        result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY), cwd=tiny_run)
+    finally:
+        os.utime(plots, ns=(before.st_atime_ns, before.st_mtime_ns))
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert {"fig8_distance_vs_temperature", "fig_transfer", "adversarial_examples"} <= jobs, jobs
+    assert jobs <= {
+        "fig8_distance_vs_temperature",
+        "jsma_success_vs_temperature",
+        "fig_transfer",
+        "adversarial_examples",
+        "replication_report",
+        "all",
+    }, jobs
+
+
+def test_one_figure_target_plans_only_its_chain(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    target = "paper_outputs/tiny/figures/fig9_transfer_standard.pdf"
+    result = snakemake(target, "-n", "--directory", str(tmp_path), "--configfile", str(TINY), cwd=tmp_path)
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert {"fig_transfer", "table_transfer", "transfer_examples", "train_half"} <= jobs, jobs
+    assert not jobs & {
+        "attack",
+        "table4_undistilled",
+        "table6_distilled",
+        "fragility",
+        "table_temperature",
+        "fig8_distance_vs_temperature",
+        "replication_report",
+    }, jobs
