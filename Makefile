@@ -14,9 +14,10 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 CONFIGFILE := $(if $(filter quick,$(PROFILE)),config.yaml,workflow/profiles/$(PROFILE)/config.yaml)
 MIRROR_FLAG := $(if $(DATA_MIRROR),--config 'data={mirror: "$(abspath $(DATA_MIRROR))"}',)
-SNAKEMAKE := $(BIN)/snakemake --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(MIRROR_FLAG)
+# Targets go first: --configfile and --config take several values and would swallow them.
+SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(MIRROR_FLAG)
 
-.PHONY: replicate test lint report dry-run audit clean-venv help
+.PHONY: replicate test test-slurm lint report dry-run audit clean-venv help
 
 help:
 	@echo "make replicate [PROFILE=quick|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n]"
@@ -34,13 +35,19 @@ $(STAMP): pyproject.toml
 
 replicate: $(STAMP)
 	@test -f $(CONFIGFILE) || { echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist"; exit 2; }
-	$(SNAKEMAKE) $(TARGET)
+	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
 
 dry-run: $(STAMP)
-	$(SNAKEMAKE) -n $(TARGET)
+	$(BIN)/snakemake $(TARGET) -n $(SNAKEMAKE_OPTS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tiny profile through a real one-node SLURM cluster on this machine (root; installs Debian's
+# munge and SLURM if missing), compared with a local run; scancel and node-loss scenarios.
+# SLURM_TEST_TARGETS=<files or rules> limits every run to those targets (default: the whole workflow).
+test-slurm: $(STAMP)
+	$(BIN)/python scripts/slurm/test_slurm.py $(SLURM_TEST_TARGETS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
@@ -48,7 +55,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIGFILE)
 
 report: $(STAMP)
-	$(SNAKEMAKE) --report report.html
+	$(BIN)/snakemake --report report.html $(SNAKEMAKE_OPTS)
 	@echo "wrote report.html"
 
 audit: $(STAMP)

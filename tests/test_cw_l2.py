@@ -143,7 +143,7 @@ def test_examples_are_in_the_box_and_success_is_the_argmax():
 def test_early_abort_is_per_pair_and_costs_no_distance():
     model = conv_model(1)
     x, target = pairs_on(model, 2, 2, seed=1)
-    settings = dict(max_iterations=300, binary_search_steps=5, initial_const=0.1)
+    settings = dict(max_iterations=200, binary_search_steps=5, initial_const=0.1)
     batched = cw_l2.attack(model, x, target, batch_size=4, **settings)
     alone = cw_l2.attack(model, x, target, batch_size=1, **settings)
     full = cw_l2.attack(model, x, target, abort_early=False, batch_size=4, **settings)
