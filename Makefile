@@ -34,6 +34,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 replicate: $(STAMP)
+	@test "$(PROFILE)" != slurm || { echo "workflow/profiles/slurm is a Snakemake command-line profile, not a config:"; \
+		echo "  .venv/bin/snakemake --profile workflow/profiles/slurm --configfile workflow/profiles/paper/config.yaml (README: Running on a cluster)"; exit 2; }
 	@test -f $(CONFIGFILE) || { echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist"; exit 2; }
 	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
 
