@@ -61,22 +61,6 @@ def table_logits(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("table-accuracy", help="paper_outputs table of every network's test accuracy")
-    p.add_argument("--metrics", nargs="+", required=True, type=Path, help="the training steps' .json files")
-    p.add_argument("--out-base", required=True, type=Path, help="path without extension (.csv/.md/.tex are written)")
-    add_step_options(p)
-    p.set_defaults(handler=table_accuracy)
-
-    p = sub.add_parser("table-logits", help="paper_outputs table of logit sizes (standard vs distilled)")
-    p.add_argument("--logits", nargs="+", required=True, type=Path, help="logits/<dataset>/<model>.npz files")
-    p.add_argument("--out-base", required=True, type=Path)
-    add_step_options(p)
-    p.set_defaults(handler=table_logits)
-    register_more(sub)
-    register_report(sub)
-
-
 # ----------------------------------------------------------------------------- attacks
 
 # Our attack variant names (the workflow's {attack} wildcard) -> (attack, variant) of the fragility table.
@@ -198,18 +182,12 @@ def table_temperature(args: argparse.Namespace) -> int:
 
 
 def _read_csv(path: Path) -> list[dict]:
-    import csv
+    from cw_distillation.outputs.report import read_table
 
-    def number(value: str):
-        if value == "":
-            return None
-        try:
-            return float(value)
-        except ValueError:
-            return value
-
-    with open(path, newline="") as fh:
-        return [{k: number(v) for k, v in row.items()} for row in csv.DictReader(fh)]
+    rows = read_table(path.parent, path.stem)
+    if rows is None:
+        raise FileNotFoundError(f"table {path} does not exist; run the rule that makes it")
+    return rows
 
 
 def figure(args: argparse.Namespace) -> int:
@@ -326,7 +304,30 @@ def table_transfer(args: argparse.Namespace) -> int:
     return 0
 
 
-def register_more(sub: argparse._SubParsersAction) -> None:
+def report(args: argparse.Namespace) -> int:
+    from cw_distillation.files import write_text_atomic
+    from cw_distillation.outputs.report import build_report
+
+    config = json.loads(args.config)
+    text = build_report(Path(args.tables), config)
+    write_text_atomic(args.out, text)
+    _publish([args.out], step_for(args, args.inputs, {"profile": config["profile"]}))
+    return 0
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("table-accuracy", help="paper_outputs table of every network's test accuracy")
+    p.add_argument("--metrics", nargs="+", required=True, type=Path, help="the training steps' .json files")
+    p.add_argument("--out-base", required=True, type=Path, help="path without extension (.csv/.md/.tex are written)")
+    add_step_options(p)
+    p.set_defaults(handler=table_accuracy)
+
+    p = sub.add_parser("table-logits", help="paper_outputs table of logit sizes (standard vs distilled)")
+    p.add_argument("--logits", nargs="+", required=True, type=Path, help="logits/<dataset>/<model>.npz files")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_logits)
+
     p = sub.add_parser("table-attacks", help="Table IV (undistilled) or VI (distilled) from attack summaries")
     p.add_argument("--table", required=True, choices=["iv", "vi"])
     p.add_argument("--summaries", nargs="+", required=True, type=Path)
@@ -383,19 +384,6 @@ def register_more(sub: argparse._SubParsersAction) -> None:
     add_step_options(p)
     p.set_defaults(handler=table_transfer)
 
-
-def report(args: argparse.Namespace) -> int:
-    from cw_distillation.files import write_text_atomic
-    from cw_distillation.outputs.report import build_report
-
-    config = json.loads(args.config)
-    text = build_report(Path(args.tables), config)
-    write_text_atomic(args.out, text)
-    _publish([args.out], step_for(args, args.inputs, {"profile": config["profile"]}))
-    return 0
-
-
-def register_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="REPORT.md: every claim of Section VIII beside ours, with a verdict")
     p.add_argument("--tables", required=True, type=Path, help="paper_outputs/<profile>/tables")
     p.add_argument("--config", required=True, help="the resolved config, as JSON")
