@@ -90,3 +90,28 @@ def test_pair_search_reports_no_pair_when_no_pixel_helps_the_target():
     d_target = -np.ones((1, 6), np.float32)  # every pixel lowers the target
     *_, found = _best_pairs(d_target, -d_target, np.ones((1, 6), bool))
     assert not found[0]
+
+
+@pytest.mark.parametrize("case", ["random", "correlated", "ties", "no_pair"])
+def test_pruned_pair_search_equals_the_full_search(case, monkeypatch):
+    """The candidate-set search (taken when P > CANDIDATES) returns the full search's pair,
+    including rows where the bound forces the fallback and rows with tied scores."""
+    import cw_distillation.attacks.jsma as jsma_module
+
+    monkeypatch.setattr(jsma_module, "CANDIDATES", (4, 8, 16))
+    rng = np.random.default_rng(3)
+    m, n = 40, 60
+    d_target = rng.normal(size=(m, n)).astype(np.float32)
+    d_others = rng.normal(size=(m, n)).astype(np.float32)
+    if case == "correlated":  # features that raise the target lower the others: the fast path
+        d_others = (-2 * d_target + 0.1 * d_others).astype(np.float32)
+    elif case == "ties":
+        d_target = np.round(d_target).astype(np.float32)
+        d_others = np.round(d_others).astype(np.float32)
+    elif case == "no_pair":
+        d_target = -np.abs(d_target)
+    domain = rng.random((m, n)) < 0.8
+    pruned = jsma_module._best_pairs(d_target, d_others, domain)
+    full = jsma_module._search_all(d_target, d_others, domain)
+    for got, want in zip(pruned, full, strict=True):
+        np.testing.assert_array_equal(got, want)

@@ -153,3 +153,20 @@ def test_one_figure_target_plans_only_its_chain(tmp_path):
         "fig8_distance_vs_temperature",
         "replication_report",
     }, jobs
+
+
+def test_max_images_caps_one_attack_and_its_variants(tmp_path):
+    """attacks.max_images lowers the image count of the attack it names (and its _divT variant) only."""
+    import re
+
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    attacks = "results/tiny/attacks/mnist/distilled_T100"
+    targets = [f"{attacks}/{name}.json" for name in ("jsma_f", "jsma_f_divT", "jsma_z", "l2")]
+    override = tmp_path / "override.yaml"
+    override.write_text("attacks: {n_images: {mnist: 2, cifar10: 1}, max_images: {jsma_f: 1}}\n")
+    result = snakemake(*targets, "-n", "-p", "--directory", str(tmp_path), "--configfile", str(TINY), str(override),
+                       cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = re.findall(r"--n-images (\d+) .*?--summary \S+/(\w+)\.json", result.stdout + result.stderr)
+    counts = {name: n for n, name in found}
+    assert counts == {"jsma_f": "1", "jsma_f_divT": "1", "jsma_z": "2", "l2": "2"}, counts

@@ -152,10 +152,19 @@ def attack_spec(wildcards):
     return name, {**ATTACK_CFG[name], **fix}, targets
 
 
+def table_attack(variant):
+    """The table attack a variant belongs to: jsma_f_divT -> jsma_f, lbfgs_cw -> lbfgs, ..."""
+    name = variant.removesuffix("_random").removesuffix("_divT")
+    return {"lbfgs_cw": "lbfgs", "deepfool_softmax": "deepfool"}.get(name, name)
+
+
 def attack_images(wildcards):
     if wildcards.attack.endswith("_random"):
         return ATTACK_CFG["sweep_images"]
-    return ATTACK_CFG["n_images"][wildcards.dataset]
+    n_images = ATTACK_CFG["n_images"][wildcards.dataset]
+    return min(
+        n_images, ATTACK_CFG["max_images"].get(table_attack(wildcards.attack), n_images)
+    )
 
 
 def attack_result(dataset, model, attack):

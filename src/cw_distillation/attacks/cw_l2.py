@@ -169,19 +169,28 @@ def compile_loop(
 
 
 def run(
-    batch: PairBatch, steps: Callable[[State], State], collect: Callable[[np.ndarray], None]
+    batch: PairBatch, steps: Callable[[State], State], collect: Callable[[np.ndarray], None],
+    desc: str = "attack", progress: bool = True,
 ) -> np.ndarray:
     """Step the batch until every pair is done, ``collect(rows)`` taking each finished
     row's result. Returns seconds per pair (n_pairs,): each call's time split over its rows."""
+    import sys
+
+    from tqdm.auto import tqdm
+
     seconds = np.zeros(batch.n_pairs)
-    while len(batch.pair):
-        start, held = time.perf_counter(), batch.pair.copy()
-        batch.dev = steps(batch.dev)
-        ended = np.flatnonzero(ops.convert_to_numpy(batch.dev["ended"]))
-        if len(ended):
-            collect(ended)
-            batch.replace(ended)
-        seconds[held] += (time.perf_counter() - start) / len(held)
+    # Long runs (hours on a CPU) show pairs done; in a log file, a line every 30 s at most.
+    with tqdm(total=batch.n_pairs, unit="pair", desc=desc, disable=not progress,
+              mininterval=0.5 if sys.stderr.isatty() else 30.0) as bar:
+        while len(batch.pair):
+            start, held = time.perf_counter(), batch.pair.copy()
+            batch.dev = steps(batch.dev)
+            ended = np.flatnonzero(ops.convert_to_numpy(batch.dev["ended"]))
+            if len(ended):
+                collect(ended)
+                batch.replace(ended)
+                bar.update(len(ended))
+            seconds[held] += (time.perf_counter() - start) / len(held)
     return seconds
 
 
@@ -361,7 +370,7 @@ def attack(
 
     one_step = _step_fn(model, learning_rate, max_iterations, abort_early, binary_search_steps)
     steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect)
+    seconds = run(batch, steps, collect, desc="C&W L2")
     meta = {
         "attack": "cw_l2",
         "confidence": kappa.tolist() if np.ndim(confidence) else float(confidence),

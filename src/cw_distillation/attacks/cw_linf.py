@@ -154,7 +154,7 @@ def attack(
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor,
                         decrease_factor)
     steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect)
+    seconds = run(batch, steps, collect, desc="C&W Linf")
     meta = {
         "attack": "cw_linf", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,
