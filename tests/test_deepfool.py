@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from cw_distillation.attacks.deepfool import STEP_EPSILON, deepfool
-from cw_distillation.attacks.gradient_sign import predict_class
+from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
 DISTILLATION_T = 100.0

@@ -10,7 +10,7 @@ import pytest
 from conftest import every_other_target
 
 from cw_distillation import fragility
-from cw_distillation.attacks.gradient_sign import predict_class
+from cw_distillation.attacks.pairs import predict_class
 
 DISTILLATION_T = 100.0
 

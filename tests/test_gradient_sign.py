@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from conftest import every_other_target
 
-from cw_distillation.attacks.gradient_sign import fgs, igs, predict_class
+from cw_distillation.attacks.gradient_sign import fgs, igs
+from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
 DISTILLATION_T = 100.0

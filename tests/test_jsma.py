@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from conftest import every_other_target
 
-from cw_distillation.attacks.gradient_sign import predict_class
 from cw_distillation.attacks.jsma import _best_pairs, jsma
+from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
 DISTILLATION_T = 100.0

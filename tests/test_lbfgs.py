@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from conftest import every_other_target
 
-from cw_distillation.attacks.gradient_sign import predict_class
 from cw_distillation.attacks.lbfgs import lbfgs
+from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
 DISTILLATION_T = 100.0

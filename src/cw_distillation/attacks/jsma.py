@@ -21,7 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from cw_distillation.attacks.gradient_sign import (
+from cw_distillation.attacks.pairs import (
     BOX_MAX,
     attack_result,
     batches,

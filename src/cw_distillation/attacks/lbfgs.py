@@ -21,7 +21,7 @@ import numpy as np
 import scipy.optimize
 from keras import ops
 
-from cw_distillation.attacks.gradient_sign import (
+from cw_distillation.attacks.pairs import (
     BOX_MAX,
     BOX_MIN,
     attack_result,
