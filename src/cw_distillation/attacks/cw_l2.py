@@ -4,9 +4,8 @@ minimise ||x' - x||_2^2 + c * max(max_{i != t} Z(x')_i - Z(x')_t, -kappa) over x
 with Adam, choosing c per pair by a binary search (exponential until the first success, then
 bisection). Every pair carries its own c, bounds, best example and early-abort state.
 
-The L0 and L-infinity attacks are built on the same optimisation and reuse the pieces in
-the first half of this module: ``check_logits``, ``target_and_other``, ``adam_step``,
-``PairBatch``, ``compile_loop``, ``run`` and ``finish``.
+The batched machinery (pair rows, Adam per row, the compiled loop) is in ``cw_batch``,
+shared with the L0 and L-infinity attacks.
 
 Differences from the released l2_attack.py (all three attacks: the best other logit masks
 the target with -inf where the reference subtracts 10000, the same unless a logit is below
@@ -18,9 +17,7 @@ a pair with no success returns x (with success False), not an all-zero image.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
-from typing import Any
 
 import cw_distillation.autodiff as autodiff
 
@@ -30,213 +27,23 @@ import numpy as np
 from keras import ops
 
 from cw_distillation.attacks.box import from_tanh_space, to_tanh_space
-from cw_distillation.attacks.result import AttackResult, distances
-
-Tensor = Any
-State = dict[str, Any]  # name -> (B, ...) array, one row per pair in the batch
-
-# Adam steps per compiled call at most. New values of c and new rounds happen inside the
-# compiled loop; a call returns earlier as soon as a pair is done (the host collects it and
-# loads the next), so this only bounds the time between host visits.
-STEPS_PER_CALL = 100
-
-
-# --------------------------------------------------------------------------- shared pieces
-def check_logits(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """Z(x) (N, K) for a model that outputs logits; ValueError for one that outputs probabilities.
-
-    The attacks' loss is on Z: on softmax outputs (a distilled network at T = 1) the margin
-    saturates and its gradient vanishes, so the attack would fail silently.
-    """
-    last = model
-    while isinstance(last, keras.Model) and last.layers:
-        last = last.layers[-1]
-    activation = getattr(getattr(last, "activation", None), "__name__", "")
-    z = ops.convert_to_numpy(model(x, training=False))
-    probabilities = np.all((z >= 0) & (z <= 1)) and np.all(np.abs(z.sum(axis=1) - 1) < 1e-3)
-    if isinstance(last, keras.layers.Softmax) or activation == "softmax" or probabilities:
-        raise ValueError(
-            "the attack needs logits Z(x), but the model outputs probabilities "
-            "(a softmax last layer); pass the network without its softmax"
-        )
-    return z
+from cw_distillation.attacks.cw_batch import (
+    PairBatch,
+    State,
+    Tensor,
+    adam_step,
+    compile_loop,
+    finish,
+    fresh_adam,
+    per_row,
+    prepare,
+    restart_adam,
+    run,
+    target_and_other,
+)
+from cw_distillation.attacks.result import AttackResult
 
 
-def target_and_other(z: Tensor, onehot: Tensor) -> tuple[Tensor, Tensor]:
-    """Z_t and max_{i != t} Z_i, each (N,), from logits z (N, K) and onehot (N, K) bool.
-
-    The target is masked with -inf: zeroing it (z * (1 - onehot)) would make 'other' 0
-    whenever every other logit is negative, which is common on distilled networks.
-    """
-    real = ops.sum(ops.where(onehot, z, 0.0), axis=1)
-    other = ops.max(ops.where(onehot, -np.inf, z), axis=1)
-    return real, other
-
-
-def per_row(a: Tensor, like: Tensor) -> Tensor:
-    """(N,) -> (N, 1, 1, ...) to broadcast a per-row value over images shaped like ``like``."""
-    return ops.reshape(a, (-1,) + (1,) * (len(like.shape) - 1))
-
-
-def adam_step(s: State, grad: Tensor, active: Tensor, lr: float) -> State:
-    """One Adam update of s["w"] (N, ...) per row, with tf.train.AdamOptimizer's defaults.
-
-    s["t"] (N,) counts each row's steps since its own restart (its bias correction); rows
-    with ``active`` False keep w, m, v and t unchanged.
-    """
-    b1, b2, eps = 0.9, 0.999, 1e-8
-    w, m, v, t = s["w"], s["m"], s["v"], s["t"]
-    t1 = t + 1.0
-    m1 = b1 * m + (1.0 - b1) * grad
-    v1 = b2 * v + (1.0 - b2) * grad * grad
-    rate = lr * ops.sqrt(1.0 - ops.power(b2, t1)) / (1.0 - ops.power(b1, t1))
-    w1 = w - per_row(rate, w) * m1 / (ops.sqrt(v1) + eps)
-    keep = per_row(active, w)
-    return {
-        **s, "w": ops.where(keep, w1, w), "m": ops.where(keep, m1, m),
-        "v": ops.where(keep, v1, v), "t": ops.where(active, t1, t),
-    }
-
-
-def fresh_adam(w: np.ndarray) -> State:
-    """Rows that start the optimiser at w (k, H, W, C): zero moments and step counts."""
-    return {"w": w, "m": np.zeros_like(w), "v": np.zeros_like(w),
-            "t": np.zeros(len(w), np.float32)}
-
-
-def restart_adam(s: State, restart: Tensor, w: Tensor) -> State:
-    """Rows where ``restart`` (N,) start afresh at w: zero moments and step count."""
-    r = per_row(restart, w)
-    return {
-        **s, "w": ops.where(r, w, s["w"]), "m": ops.where(r, 0.0, s["m"]),
-        "v": ops.where(r, 0.0, s["v"]), "t": ops.where(restart, 0.0, s["t"]),
-    }
-
-
-class PairBatch:
-    """The rows of one compiled batch, each holding one (image, target) pair.
-
-    Pairs wait in a queue; when a pair finishes, its row takes the next one, so the batch
-    stays full although pairs need different numbers of steps (aborts, L0 and L-inf rounds).
-    Once the queue is empty, finished rows are dropped (the batch shrinks; the compiled step
-    serves any batch size), so the tail of a run computes no idle rows.
-
-    load(pairs) -> the device state of fresh rows for the pairs ``pairs`` (k,).
-    dev: name -> (B, ...) tensors that stay on the device between steps.
-    pair: (B,) which pair each row holds.
-    """
-
-    def __init__(
-        self, n_pairs: int, batch_size: int, load: Callable[[np.ndarray], State]
-    ) -> None:
-        assert n_pairs > 0 and batch_size > 0
-        self.n_pairs, self.load = n_pairs, load
-        self.pair = np.arange(min(batch_size, n_pairs))
-        self.next_pair = len(self.pair)
-        self.dev = {k: ops.convert_to_tensor(v) for k, v in load(self.pair).items()}
-
-    def get(self, name: str, rows: np.ndarray) -> np.ndarray:
-        """dev[name] at ``rows`` as numpy, (k, ...)."""
-        return ops.convert_to_numpy(ops.take(self.dev[name], rows, axis=0))
-
-    def replace(self, rows: np.ndarray) -> None:
-        """Hand finished ``rows`` the next pairs in the queue; drop them when it is empty."""
-        pairs = np.arange(self.next_pair, min(self.next_pair + len(rows), self.n_pairs))
-        self.next_pair += len(pairs)
-        if len(pairs):
-            filled = rows[: len(pairs)]
-            for name, value in self.load(pairs).items():
-                old = self.dev[name]
-                value = ops.cast(ops.convert_to_tensor(value), old.dtype)
-                self.dev[name] = ops.scatter_update(old, filled[:, None], value)
-            self.pair[filled] = pairs
-        if len(pairs) < len(rows):
-            keep = np.setdiff1d(np.arange(len(self.pair)), rows[len(pairs):])
-            self.dev = {k: ops.take(v, keep, axis=0) for k, v in self.dev.items()}
-            self.pair = self.pair[keep]
-
-
-def compile_loop(
-    one_step: Callable[[State], State], example: State, n: int = STEPS_PER_CALL
-) -> Callable[[State], State]:
-    """Compiled for batches like ``example``, of any size: ``one_step(state)`` up to n times,
-    back to the host as soon as a row has s["ended"] set (its pair is done)."""
-
-    def steps(s: State) -> State:
-        return autodiff.repeat(one_step, n, s, lambda st: ops.any(st["ended"]))
-
-    return autodiff.compile_for_any_batch(steps, example)
-
-
-def run(
-    batch: PairBatch, steps: Callable[[State], State], collect: Callable[[np.ndarray], None],
-    desc: str = "attack", progress: bool = True,
-) -> np.ndarray:
-    """Step the batch until every pair is done, ``collect(rows)`` taking each finished
-    row's result. Returns seconds per pair (n_pairs,): each call's time split over its rows."""
-    import sys
-
-    from tqdm.auto import tqdm
-
-    seconds = np.zeros(batch.n_pairs)
-    # Long runs (hours on a CPU) show pairs done; in a log file, a line every 30 s at most.
-    with tqdm(total=batch.n_pairs, unit="pair", desc=desc, disable=not progress,
-              mininterval=0.5 if sys.stderr.isatty() else 30.0) as bar:
-        while len(batch.pair):
-            start, held = time.perf_counter(), batch.pair.copy()
-            batch.dev = steps(batch.dev)
-            ended = np.flatnonzero(ops.convert_to_numpy(batch.dev["ended"]))
-            if len(ended):
-                collect(ended)
-                batch.replace(ended)
-                bar.update(len(ended))
-            seconds[held] += (time.perf_counter() - start) / len(held)
-    return seconds
-
-
-def prepare(
-    model: keras.Model, x: np.ndarray, target: np.ndarray, batch_size: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Checked inputs: x (N, H, W, C) float32, target (N,) int64, onehot (N, K) bool."""
-    x = np.asarray(x, np.float32)
-    target = np.asarray(target, np.int64)
-    assert x.ndim == 4 and target.shape == (len(x),), (x.shape, target.shape)
-    assert x.min() >= -0.5 and x.max() <= 0.5, "x must lie in the box [-0.5, 0.5]"
-    n_classes = check_logits(model, x[:batch_size]).shape[1]
-    assert target.min() >= 0 and target.max() < n_classes, "target out of range"
-    return x, target, np.eye(n_classes, dtype=bool)[target]
-
-
-def finish(
-    model: keras.Model, x: np.ndarray, target: np.ndarray, x_adv: np.ndarray,
-    iterations: np.ndarray, seconds: np.ndarray, meta: dict,
-    image_index: np.ndarray | None, label: np.ndarray | None, batch_size: int,
-) -> AttackResult:
-    """The AttackResult, with ``success`` read from the model's argmax on x_adv.
-
-    image_index defaults to 0..N-1 and label to the model's class of the original x.
-    """
-
-    def predict(images: np.ndarray) -> np.ndarray:
-        return np.concatenate([
-            np.argmax(ops.convert_to_numpy(model(images[i:i + batch_size], training=False)), 1)
-            for i in range(0, len(images), batch_size)
-        ])
-
-    success = predict(x_adv) == target
-    l0, l2, linf = distances(x, x_adv)
-    for d in (l0, l2, linf):
-        d[~success] = np.nan
-    return AttackResult(
-        x_adv=x_adv.astype(np.float32), success=success, l0=l0, l2=l2, linf=linf,
-        iterations=np.asarray(iterations, np.int64), seconds=seconds,
-        image_index=np.arange(len(x)) if image_index is None else np.asarray(image_index),
-        target=target, label=predict(x) if label is None else np.asarray(label),
-        meta=meta,
-    )
-
-
-# --------------------------------------------------------------------------- the L2 attack
 def next_const(
     c: Tensor, lower: Tensor, upper: Tensor, worked: Tensor
 ) -> tuple[Tensor, Tensor, Tensor]:

@@ -24,7 +24,7 @@ import numpy as np
 from keras import ops
 
 from cw_distillation.attacks.box import from_tanh_space, to_tanh_space
-from cw_distillation.attacks.cw_l2 import (
+from cw_distillation.attacks.cw_batch import (
     PairBatch,
     State,
     Tensor,

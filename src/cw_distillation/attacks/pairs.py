@@ -2,7 +2,7 @@
 the AttackResult contract (success judged by the model at T = 1, failed pairs keep x).
 
 The earlier attacks (gradient_sign, jsma, lbfgs, deepfool) build their results here; the
-C&W attacks have their own batched machinery in cw_l2 and the same contract in its finish().
+C&W attacks have their own batched machinery in cw_batch and the same contract in its finish().
 """
 
 from __future__ import annotations
