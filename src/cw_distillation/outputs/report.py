@@ -76,6 +76,7 @@ def scale(config: dict) -> dict[str, Any]:
         "paper_training": paper_training,
         "paper_attacks": paper_attacks,
         "n_images": {d: attacks["n_images"][d] for d in config["datasets"]},
+        "max_images": dict(attacks.get("max_images", {})),
         "epochs": {d: training["epochs"][d] for d in config["datasets"]},
         "train_subset": {d: training["train_subset"][d] for d in config["datasets"]},
         "l2_iterations": attacks["l2"]["max_iterations"],
@@ -333,7 +334,8 @@ def build_report(tables: Path, config: dict) -> str:
     sc = scale(config)
     claims = [c for build in CLAIMS for c in build(tables, sc)]
     counts = {v: sum(c.verdict == v for c in claims) for v in (HOLDS, FAILS, NOT_AT_SCALE, MISSING)}
-    comparable = sc["paper_training"] and sc["paper_attacks"] and min(sc["n_images"].values()) >= 1000
+    images = [*sc["n_images"].values(), *sc["max_images"].values()]
+    comparable = sc["paper_training"] and sc["paper_attacks"] and min(images) >= 1000
     lines = [
         f"# Replication report: profile `{config['profile']}`",
         "",
@@ -353,7 +355,8 @@ def build_report(tables: Path, config: dict) -> str:
         f"| training epochs | {', '.join(f'{d}: {e}' for d, e in sc['epochs'].items())} | 50 |",
         f"| training images (after the 5000 hold-out) | "
         f"{', '.join(f'{d}: {s or ALL}' for d, s in sc['train_subset'].items())} | all |",
-        f"| attacked images | {', '.join(f'{d}: {n}' for d, n in sc['n_images'].items())} | 1000 |",
+        f"| attacked images | {', '.join(f'{d}: {n}' for d, n in sc['n_images'].items())}"
+        f"{''.join(f'; {a}: at most {n}' for a, n in sc['max_images'].items())} | 1000 |",
         f"| L2 attack: search steps x iterations | {sc['l2_search_steps']} x {sc['l2_iterations']} | 9 x 10000 |",
         f"| temperatures of the sweep | {', '.join(fmt(t) for t in sc['temperatures'])} | 1 to 100 |",
         "",
