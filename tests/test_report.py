@@ -100,6 +100,21 @@ def test_transfer_claim_needs_kappa_40_and_a_high_rate(tmp_path):
     assert f"**{HOLDS}**" in row_of(report, "transfer to the distilled network (untargeted, kappa = 40)")
 
 
+def test_transfer_claim_uses_the_largest_kappa_the_source_reached(tmp_path):
+    """A kappa with no source examples has no rate: the claim reads the largest kappa with
+    examples, says which were not reached, and is not judged below kappa = 40."""
+    rows = [
+        {"dataset": "mnist", "target_kind": kind, "kappa": k, "n": n, "targeted": t, "untargeted": u}
+        for kind in ("standard", "distilled")
+        for k, n, t, u in ((0, 100, 0.1, 0.3), (30, 11, 1.0, 1.0), (40, 0, None, None))
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "transfer", formats=("csv",))
+    report = build_report(tmp_path, config("paper"))
+    shown = row_of(report, "transfer to the distilled network at kappa = 30")
+    assert "untargeted 100.0% (n = 11); no source examples at kappa = 40" in shown
+    assert f"**{NOT_AT_SCALE}**" in row_of(report, "transfer to the distilled network (untargeted, kappa = 40)")
+
+
 def test_distillation_effects_are_not_judged_on_barely_trained_networks(tmp_path):
     table6(tmp_path, 1.7, 1.0, 0.9)
     report = build_report(tmp_path, config("quick"))

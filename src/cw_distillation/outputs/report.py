@@ -286,7 +286,10 @@ def transfer_claims(tables: Path, sc: dict) -> list[Claim]:
         curve = sorted((r for r in rows if r["target_kind"] == kind), key=lambda r: r["kappa"])
         if not curve:
             continue
-        lo, hi = curve[0], curve[-1]
+        # the largest kappa the source attack reached: a kappa with no source examples has no rate
+        reached = [r for r in curve if (r["n"] or 0) > 0]
+        lo, hi = curve[0], (reached or curve)[-1]
+        missing = [fmt(r["kappa"]) for r in curve if r["kappa"] > hi["kappa"]]
         expected = "rises with kappa to ~100% by kappa = 40" if kind == "distilled" else "rises with kappa (Fig. 9)"
         for row in (lo, hi):
             out.append(
@@ -294,7 +297,8 @@ def transfer_claims(tables: Path, sc: dict) -> list[Claim]:
                     "VIII.D",
                     f"{dataset}: transfer to the {kind} network at kappa = {fmt(row['kappa'])}",
                     expected,
-                    f"targeted {pct(row['targeted'])}, untargeted {pct(row['untargeted'])} (n = {int(row['n'] or 0)})",
+                    f"targeted {pct(row['targeted'])}, untargeted {pct(row['untargeted'])} (n = {int(row['n'] or 0)})"
+                    + (f"; no source examples at kappa = {', '.join(missing)}" if row is hi and missing else ""),
                     "—",
                     "shown",
                     f"figures/{fig}.png",
