@@ -199,3 +199,13 @@ def test_explain_prints_the_chain_back_to_the_download(chain, capsys):
 def test_manifests_are_json_with_sorted_keys(chain):
     text = provenance.manifest_path("results/t/data/mnist.npz").read_text()
     assert json.loads(text)["schema"] == provenance.SCHEMA_VERSION
+
+
+def test_code_leaves_are_sources_and_package_data_only():
+    """Inputs without a manifest pass the audit only if they are the package's own files."""
+    from cw_distillation.provenance import is_code
+
+    assert is_code("src/cw_distillation/outputs/report.py")
+    assert is_code("src/cw_distillation/reference_results.yaml")
+    assert not is_code("config.yaml")
+    assert not is_code("results/quick/data/mnist.npz")

@@ -23,7 +23,7 @@ import platform
 import subprocess
 from dataclasses import dataclass, field
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from cw_distillation.files import sha256_any, tree_digests, write_text_atomic
@@ -171,8 +171,10 @@ def _portable(path: str | Path) -> str:
 
 
 def is_code(path: str) -> bool:
-    """Source code read as an input (plotting modules): a leaf of the chain, with no manifest of its own."""
-    return path.endswith(".py")
+    """Source code or the package's own data read as an input (plotting and report modules, the
+    paper's reference values): a leaf of the chain, with no manifest of its own."""
+    p = PurePosixPath(path)
+    return p.suffix == ".py" or (p.suffix == ".yaml" and "cw_distillation" in p.parts)
 
 
 def read_manifest(artifact: str | Path) -> dict | None:

@@ -226,3 +226,9 @@ PLOT_CODE = [
     workflow.source_path("../../src/cw_distillation/outputs/plots.py"),
     workflow.source_path("../../src/cw_distillation/outputs/figures.py"),
 ]
+# REPORT.md likewise depends on its claims' code and on the paper's values it quotes.
+REPORT_CODE = [
+    workflow.source_path("../../src/cw_distillation/outputs/report.py"),
+    workflow.source_path("../../src/cw_distillation/reference.py"),
+    workflow.source_path("../../src/cw_distillation/reference_results.yaml"),
+]

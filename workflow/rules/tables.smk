@@ -202,7 +202,8 @@ rule table_transfer:
 # REPORT.md: every claim of Section VIII, the paper's value beside ours, with a tolerance and a verdict.
 rule replication_report:
     input:
-        paper_outputs(),
+        outputs=paper_outputs(),
+        code=REPORT_CODE,
     output:
         f"{OUTPUTS}/REPORT.md",
     log:
