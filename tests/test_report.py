@@ -119,3 +119,15 @@ def test_distillation_effects_are_not_judged_on_barely_trained_networks(tmp_path
     table6(tmp_path, 1.7, 1.0, 0.9)
     report = build_report(tmp_path, config("quick"))
     assert f"**{NOT_AT_SCALE}**" in row_of(report, "FGS fails on the distilled networks")
+
+
+def test_transfer_claim_with_only_kappa_0_reached_is_one_row(tmp_path):
+    rows = [
+        {"dataset": "mnist", "target_kind": kind, "kappa": k, "n": n, "targeted": t, "untargeted": u}
+        for kind in ("standard", "distilled")
+        for k, n, t, u in ((0, 12, 0.1, 0.9), (40, 0, None, None))
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "transfer", formats=("csv",))
+    report = build_report(tmp_path, config("paper"))
+    assert report.count("transfer to the distilled network at kappa") == 1
+    assert "90.0% at kappa = 0" in row_of(report, "transfer to the distilled network (untargeted, kappa = 40)")
