@@ -134,37 +134,43 @@ def model_temperature(model):
     return float(model.rsplit("_T", 1)[1])
 
 
+# Variants that change an attack's objective or output (beside the _divT fix and _random targets).
+VARIANTS = {
+    "lbfgs_cw": ("lbfgs", {"objective": "cw"}),
+    "deepfool_softmax": ("deepfool", {"output": "softmax"}),
+}
+
+
+def parse_variant(variant):
+    """(table attack, options it changes, divides by T, random target) of an {attack} wildcard:
+    jsma_f_divT -> (jsma_f, {}, True, False), lbfgs_cw -> (lbfgs, {objective: cw}, False, False).
+    """
+    random = variant.endswith("_random")
+    name = variant.removesuffix("_random")
+    divide_by_t = name.endswith("_divT")
+    table, fix = VARIANTS.get(
+        name.removesuffix("_divT"), (name.removesuffix("_divT"), {})
+    )
+    return table, fix, divide_by_t, random
+
+
 def attack_spec(wildcards):
     """(attack, options, targets) of an attack variant: the base attack, its config, and the fix it applies."""
-    name = wildcards.attack
-    targets = "random" if name.endswith("_random") else "all"
-    name = name.removesuffix("_random")
-    fix = {}
-    if name.endswith("_divT"):  # the paper's fix: F'(x) = softmax(Z(x) / T)
-        name = name.removesuffix("_divT")
-        fix = {"output_temperature": model_temperature(wildcards.model)}
-    if name == "lbfgs_cw":
-        name, fix = "lbfgs", {**fix, "objective": "cw"}
-    if name == "deepfool_softmax":
-        name, fix = "deepfool", {**fix, "output": "softmax"}
-    if name in ("jsma_z", "jsma_f"):
-        return "jsma", {**ATTACK_CFG["jsma"], "variant": name[-1], **fix}, targets
-    return name, {**ATTACK_CFG[name], **fix}, targets
-
-
-def table_attack(variant):
-    """The table attack a variant belongs to: jsma_f_divT -> jsma_f, lbfgs_cw -> lbfgs, ..."""
-    name = variant.removesuffix("_random").removesuffix("_divT")
-    return {"lbfgs_cw": "lbfgs", "deepfool_softmax": "deepfool"}.get(name, name)
+    table, fix, divide_by_t, random = parse_variant(wildcards.attack)
+    if divide_by_t:  # the paper's fix: F'(x) = softmax(Z(x) / T)
+        fix = {**fix, "output_temperature": model_temperature(wildcards.model)}
+    targets = "random" if random else "all"
+    if table in ("jsma_z", "jsma_f"):
+        return "jsma", {**ATTACK_CFG["jsma"], "variant": table[-1], **fix}, targets
+    return table, {**ATTACK_CFG[table], **fix}, targets
 
 
 def attack_images(wildcards):
-    if wildcards.attack.endswith("_random"):
+    table, _, _, random = parse_variant(wildcards.attack)
+    if random:
         return ATTACK_CFG["sweep_images"]
     n_images = ATTACK_CFG["n_images"][wildcards.dataset]
-    return min(
-        n_images, ATTACK_CFG["max_images"].get(table_attack(wildcards.attack), n_images)
-    )
+    return min(n_images, ATTACK_CFG["max_images"].get(table, n_images))
 
 
 def attack_result(dataset, model, attack):
