@@ -98,17 +98,19 @@ def main() -> None:
             for mode, batch, n in configs:
                 outs[mode, batch, n].append(
                     timed(ATTACKS[name], model, x[:n], target[:n], batch, settings[name]))
-        medians: dict[str, tuple[float, float]] = {}
+        medians: dict[tuple[str, int], tuple[float, float]] = {}
         for (mode, batch, _), out in outs.items():
             wall = statistics.median(o[0] for o in out)
             cpu = statistics.median(o[1] for o in out)
-            medians.setdefault(mode, (wall, cpu))
+            medians[mode, batch] = (wall, cpu)
             rates = ", ".join(f"{o[0]:.2f}" for o in out)
             print(f"{name:6}  {mode:10}  {batch:5}  {wall:7.2f} ({rates})  {cpu:11.2f}"
                   f"  {out[0][2]:10.0f}  {out[0][3]:.2f}", flush=True)
-        (bw, bc), (sw, sc) = medians["batched"], medians["one-by-one"]
-        print(f"{name:6}  batched {len(x)} / one at a time: {bw / sw:.1f}x per wall second, "
-              f"{bc / sc:.1f}x per CPU second", flush=True)
+        sw, sc = medians["one-by-one", 1]
+        for (mode, batch), (bw, bc) in medians.items():
+            if mode == "batched":
+                print(f"{name:6}  batch {batch} ({len(x)} pairs) / one at a time: {bw / sw:.1f}x per wall "
+                      f"second, {bc / sc:.1f}x per CPU second", flush=True)
 
 
 if __name__ == "__main__":

@@ -209,3 +209,38 @@ def test_code_leaves_are_sources_and_package_data_only():
     assert is_code("src/cw_distillation/reference_results.yaml")
     assert not is_code("config.yaml")
     assert not is_code("results/quick/data/mnist.npz")
+
+
+def test_manifest_records_the_code_at_the_start_of_a_step(tmp_path, monkeypatch):
+    # A commit made while a long step runs must not be recorded as the code that made its output.
+    import subprocess
+
+    from cw_distillation.steps import data
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    (tmp_path / "a.txt").write_text("a\n")
+    git("add", "a.txt")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "first")
+    first = git("rev-parse", "HEAD")
+    monkeypatch.chdir(tmp_path)
+    provenance.code_version.cache_clear()
+    original = data.synthesize
+
+    def commit_then_synthesize(args):
+        (tmp_path / "b.txt").write_text("b\n")
+        git("add", "b.txt")
+        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "during the step")
+        return original(args)
+
+    monkeypatch.setattr(data, "synthesize", commit_then_synthesize)
+    try:
+        args = ["synthesize", "--dataset", "mnist", "--out-dir", "results/s", "--n-train", "20", "--n-test", "10"]
+        assert main(args) == 0
+        manifest = json.loads(provenance.manifest_path(tmp_path / "results/s/mnist").read_text())
+        assert git("rev-parse", "HEAD") != first
+        assert manifest["code"]["git_commit"] == first
+    finally:
+        provenance.code_version.cache_clear()  # other tests read the code version of their own cwd

@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cw_distillation.transfer import TRANSFER_COLUMNS, binomial_interval, margin, transfer_curve, transfer_rates
+from cw_distillation.transfer import (
+    TRANSFER_COLUMNS,
+    binomial_interval,
+    margin,
+    transfer_curve,
+    transfer_pairs,
+    transfer_rates,
+)
 
 
 def test_margin_uses_max_of_other_logits_even_when_all_negative():
@@ -76,3 +83,38 @@ def test_transfer_curve_groups_batched_pairs_by_kappa():
     assert (low["targeted"], low["untargeted"]) == (0.5, 0.5)
     assert (high["targeted"], high["untargeted"]) == (0.5, 1.0)
     assert set(TRANSFER_COLUMNS) <= set(low)
+
+
+def test_transfer_pairs_all_targets_repeat_every_image_pair_at_every_kappa():
+    image_index, target, kappa = transfer_pairs(np.array([4, 7]), np.array([1, 3]), [0, 20], "all", seed=0)
+    assert len(image_index) == 2 * 9 * 2
+    np.testing.assert_array_equal(kappa, np.repeat([0.0, 20.0], 18))
+    # The same 18 (image, target) pairs at each kappa, none targeting the true class.
+    np.testing.assert_array_equal(image_index[:18], image_index[18:])
+    np.testing.assert_array_equal(target[:18], target[18:])
+    assert not np.any(target[image_index == 4] == 1) and not np.any(target[image_index == 7] == 3)
+    assert sorted(target[:9]) == [0, 2, 3, 4, 5, 6, 7, 8, 9]
+
+
+def test_transfer_pairs_random_target_is_one_wrong_class_per_image_fixed_by_its_index():
+    images = np.arange(500)
+    labels = images % 10
+    image_index, target, kappa = transfer_pairs(images, labels, [0, 10, 40], "random", seed=3)
+    assert len(image_index) == 3 * 500
+    np.testing.assert_array_equal(kappa, np.repeat([0.0, 10.0, 40.0], 500))
+    np.testing.assert_array_equal(image_index[:500], images)
+    assert np.all(target != np.tile(labels, 3))
+    np.testing.assert_array_equal(target[:500], target[1000:])  # the same example at every kappa
+    # Uniform over the 9 wrong classes (the offset label -> target), and a function of the
+    # image's index and the seed only: attacking a subset draws the same targets.
+    counts = np.bincount((target[:500] - labels) % 10, minlength=10)
+    assert counts[0] == 0 and counts[1:].min() > 30, counts
+    _, sub_target, _ = transfer_pairs(images[250:260], labels[250:260], [0], "random", seed=3)
+    np.testing.assert_array_equal(sub_target, target[250:260])
+    _, other_seed, _ = transfer_pairs(images, labels, [0], "random", seed=4)
+    assert np.mean(other_seed != target[:500]) > 0.5
+
+
+def test_transfer_pairs_refuses_an_unknown_target_mode():
+    with pytest.raises(ValueError, match="all' or 'random"):
+        transfer_pairs(np.array([0]), np.array([0]), [0], "every", seed=0)

@@ -12,6 +12,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from cw_distillation import provenance
 from cw_distillation.steps import attacking, audit, data, reporting, training
 
 STAGES = [data, training, attacking, reporting, audit]
@@ -33,6 +34,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The code a step runs is the code at its start: a commit made during an hours-long attack
+    # must not be recorded as the code that made it (code_version is cached from here on).
+    provenance.code_version()
     try:
         return args.handler(args)
     except KeyboardInterrupt:

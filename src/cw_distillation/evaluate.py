@@ -47,6 +47,16 @@ def all_targets(labels: np.ndarray, n_classes: int = 10) -> tuple[np.ndarray, np
     return image[keep], target[keep]
 
 
+def random_targets(labels: np.ndarray, image_index: np.ndarray, seed: int, n_classes: int = 10) -> np.ndarray:
+    """One incorrect target per image, uniform over the K-1 others: (M,).
+
+    A function of (seed, test image index) only, so every network and every attack gets the
+    same target for the same image, whatever else is attacked alongside.
+    """
+    offsets = np.array([np.random.default_rng([seed, int(i)]).integers(1, n_classes) for i in image_index], np.int64)
+    return (np.asarray(labels, np.int64) + offsets) % n_classes
+
+
 def success_rate(result: AttackResult) -> float:
     """Fraction of (image, target) pairs where the attack succeeded."""
     return float(np.mean(result.success)) if len(result.success) else float("nan")

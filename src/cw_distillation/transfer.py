@@ -31,6 +31,30 @@ TRANSFER_COLUMNS = [
 ]
 
 
+def transfer_pairs(
+    images: np.ndarray, labels: np.ndarray, kappas: np.ndarray, targets: str, seed: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The source attack's pairs, every kappa in one batch: (image_index, target, kappa), each (P,).
+
+    images: (M,) test-image indices; labels: (M,) their true classes. targets "all" takes
+    the 9 incorrect targets of each image, "random" one (seeded by the image's index, see
+    ``evaluate.random_targets``): M images then cost M pairs per kappa, not 9 M. Pairs are
+    kappa-major, so the same examples repeat at every kappa and the curve compares like
+    with like.
+    """
+    from cw_distillation import evaluate
+
+    images, kappas = np.asarray(images), np.asarray(kappas, np.float32)
+    if targets == "all":
+        pos, target = evaluate.all_targets(labels)
+        per_kappa = images[pos]
+    elif targets == "random":
+        per_kappa, target = images, evaluate.random_targets(labels, images, seed)
+    else:
+        raise ValueError(f"targets must be 'all' or 'random', not {targets!r}")
+    return (np.tile(per_kappa, len(kappas)), np.tile(target, len(kappas)), np.repeat(kappas, len(per_kappa)))
+
+
 def margin(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
     """Z_t - max_{i != t} Z_i per example: (N,); the quantity the kappa of the L2 loss bounds.
 

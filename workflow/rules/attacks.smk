@@ -78,6 +78,8 @@ rule transfer_examples:
     params:
         kappas=" ".join(str(k) for k in config["transfer"]["kappas"]),
         n_images=config["transfer"]["n_images"],
+        targets=config["transfer"]["targets"],
+        seed=config["seed"],
         options=json.dumps(
             {
                 **ATTACK_CFG["l2"],
@@ -89,6 +91,7 @@ rule transfer_examples:
     shell:
         "cw-distillation transfer-attack --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
         " --n-images {params.n_images} --kappas {params.kappas} --options '{params.options}'"
+        " --targets {params.targets} --seed {params.seed}"
         " --batch-size {params.batch_size} --out {output}"
         " --rule transfer_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
 

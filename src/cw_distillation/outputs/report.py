@@ -83,7 +83,19 @@ def scale(config: dict) -> dict[str, Any]:
         "l2_search_steps": attacks["l2"]["binary_search_steps"],
         "temperatures": training["temperatures"],
         "main_temperature": training["main_temperature"],
+        "transfer": dict(config.get("transfer", {})),
     }
+
+
+def _transfer_scale_row(transfer: dict, search_steps: int) -> str:
+    """The transfer experiment's size: examples per kappa, the kappa grid, the source attack's budget."""
+    kappas = transfer.get("kappas", [])
+    per_image = "9 targets" if transfer.get("targets", "all") == "all" else "1 random target"
+    grid = f"{fmt(min(kappas))} to {fmt(max(kappas))} ({len(kappas)} values)" if kappas else "none"
+    return (
+        f"| transfer: examples per kappa; kappa; L2 search steps x iterations | {transfer.get('n_images')} images x "
+        f"{per_image}; {grid}; {search_steps} x {transfer.get('max_iterations')} | not stated; 0 to 40; 9 x 10000 |"
+    )
 
 
 def pct(x: float | None) -> str:
@@ -363,6 +375,7 @@ def build_report(tables: Path, config: dict) -> str:
         f"{''.join(f'; {a}: at most {n}' for a, n in sc['max_images'].items())} | 1000 |",
         f"| L2 attack: search steps x iterations | {sc['l2_search_steps']} x {sc['l2_iterations']} | 9 x 10000 |",
         f"| temperatures of the sweep | {', '.join(fmt(t) for t in sc['temperatures'])} | 1 to 100 |",
+        *([_transfer_scale_row(sc["transfer"], sc["l2_search_steps"])] if sc["transfer"] else []),
         "",
         f"Training at the paper's scale: **{'yes' if sc['paper_training'] else 'no'}**; attacks at the paper's "
         f"settings: **{'yes' if sc['paper_attacks'] else 'no'}**; comparable with the paper overall: "

@@ -42,14 +42,6 @@ ATTACKS = {
 }
 
 
-def random_targets(labels, image_index, seed: int):
-    """One incorrect target per image, a function of (seed, test image index) only."""
-    import numpy as np
-
-    offsets = np.array([np.random.default_rng([seed, int(i)]).integers(1, 10) for i in image_index])
-    return (labels + offsets) % 10
-
-
 def _network_and_images(args: argparse.Namespace):
     """The network, the dataset, and the first ``n_images`` test images it classifies correctly."""
     from cw_distillation import evaluate
@@ -80,7 +72,7 @@ def attack(args: argparse.Namespace) -> int:
         pos, target = evaluate.all_targets(labels)
         image_index = images[pos]
     elif spec.targeted:
-        image_index, target = images, random_targets(labels, images, args.seed)
+        image_index, target = images, evaluate.random_targets(labels, images, args.seed)
     else:
         image_index, target = images, None
     x = arrays["x_test"][image_index]
@@ -200,21 +192,19 @@ def transfer_attack(args: argparse.Namespace) -> int:
     """High-confidence L2 examples on a source network: every (image, target) at every kappa, in one batch."""
     import numpy as np
 
-    from cw_distillation import evaluate
     from cw_distillation.attacks import cw_l2
+    from cw_distillation.transfer import transfer_pairs
 
     options = json.loads(args.options)
     model, arrays, images, skipped = _network_and_images(args)
-    pos, target = evaluate.all_targets(arrays["y_test"][images])
     kappas = np.asarray(args.kappas, dtype=np.float32)
-    image_index = np.tile(images[pos], len(kappas))
-    target = np.tile(target, len(kappas))
-    kappa = np.repeat(kappas, len(pos))
+    image_index, target, kappa = transfer_pairs(images, arrays["y_test"][images], kappas, args.targets, args.seed)
     x = arrays["x_test"][image_index]
     log.info(
-        "transfer examples on %s: %d images x 9 targets x %d kappas = %d pairs",
+        "transfer examples on %s: %d images x %s x %d kappas = %d pairs",
         args.model,
         len(images),
+        "9 targets" if args.targets == "all" else "1 random target",
         len(kappas),
         len(x),
     )
@@ -235,6 +225,7 @@ def transfer_attack(args: argparse.Namespace) -> int:
     result.meta = {
         **result.meta,
         "kappa": kappa.tolist(),
+        "targets": args.targets,
         "options": options,
         "wall_seconds": time.perf_counter() - t0,
         "skipped_misclassified": int(skipped),
@@ -242,7 +233,14 @@ def transfer_attack(args: argparse.Namespace) -> int:
     step = step_for(
         args,
         [args.data, args.model],
-        {"kappas": list(args.kappas), "options": options, "n_images": args.n_images, "batch_size": args.batch_size},
+        {
+            "kappas": list(args.kappas),
+            "options": options,
+            "n_images": args.n_images,
+            "targets": args.targets,
+            "seed": args.seed,
+            "batch_size": args.batch_size,
+        },
     )
     with atomic_path(args.out) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(
@@ -301,6 +299,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     _network_options(p)
     p.add_argument("--kappas", type=float, nargs="+", required=True)
     p.add_argument("--options", default="{}", help="JSON of the L2 attack's keyword arguments")
+    p.add_argument(
+        "--targets",
+        choices=["all", "random"],
+        default="all",
+        help="all 9 incorrect targets per image, or one random target (seeded by image index)",
+    )
+    p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=100)
     p.add_argument("--out", required=True, type=Path, help=".npz")
     add_step_options(p)
