@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from cw_distillation.attacks.result import AttackResult
 from cw_distillation.evaluate import (
     all_targets,
     best_average_worst,
+    precision,
     select_images,
     success_rate,
 )
@@ -69,3 +72,55 @@ def test_average_case_draws_one_target_per_image_with_the_seed():
 
 def test_success_rate_is_over_pairs():
     assert success_rate(hand_made_result()) == pytest.approx(5 / 9)
+
+
+def test_precision_averages_each_images_targets_and_brackets_every_case_mean():
+    result = hand_made_result()
+    spread = precision(result, rng_seed=0)
+    # Image 0's targets average 2, image 1's successful ones 4.5; image 2 has none.
+    assert spread["l2"]["over_targets"]["mean"] == pytest.approx(3.25)
+    summary = best_average_worst(result, rng_seed=0)
+    for case in ("best", "average", "worst"):
+        lo, hi = spread["l2"][case]
+        assert lo <= summary["l2"][case]["mean"] + 1e-9 and summary["l2"][case]["mean"] <= hi + 1e-9
+    # Only image 0 succeeds in the worst case: every resample's mean is 3 (or has no success).
+    assert spread["l2"]["worst"] == pytest.approx([3.0, 3.0])
+    lo, hi = spread["l2"]["over_targets"]["ci"]
+    assert lo == pytest.approx(2.0) and hi == pytest.approx(4.5)
+    assert precision(result, rng_seed=0) == spread  # seeded
+
+
+def test_precision_interval_narrows_with_more_images():
+    rng = np.random.default_rng(0)
+
+    def result(n_images: int) -> AttackResult:
+        l2 = rng.gamma(4.0, 0.5, size=9 * n_images).astype(np.float32)
+        n = len(l2)
+        return AttackResult(
+            x_adv=np.zeros((n, 1, 1, 1), np.float32), success=np.ones(n, bool), l0=l2, l2=l2, linf=l2,
+            iterations=np.ones(n, int), seconds=np.ones(n), image_index=np.repeat(np.arange(n_images), 9),
+            target=np.tile(np.arange(1, 10), n_images), label=np.zeros(n, int),
+        )
+
+    def width(r: AttackResult) -> float:
+        lo, hi = precision(r, rng_seed=0)["l2"]["average"]
+        return hi - lo
+
+    assert width(result(400)) < width(result(10)) / 3
+
+
+def test_summarize_prints_the_cases_and_their_intervals_of_a_stored_result(tmp_path, capsys):
+    from cw_distillation.cli import main
+
+    n = 18
+    l2 = np.linspace(1.0, 3.0, n).astype(np.float32)
+    AttackResult(
+        x_adv=np.zeros((n, 1, 1, 1), np.float32), success=np.ones(n, bool), l0=l2, l2=l2, linf=l2,
+        iterations=np.ones(n, int), seconds=np.ones(n), image_index=np.repeat([3, 5], 9),
+        target=np.tile(np.arange(1, 10), 2), label=np.zeros(n, int),
+    ).save(tmp_path / "r.npz")
+    assert main(["summarize", str(tmp_path / "r.npz"), "--seed", "0"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["n_images"] == 2 and out["n_pairs"] == n and out["success_rate"] == 1.0
+    assert out["cases"]["l2"]["best"]["mean"] == pytest.approx((l2[0] + l2[9]) / 2)
+    assert out["precision"]["l2"]["over_targets"]["mean"] == pytest.approx(l2.mean())

@@ -127,6 +127,7 @@ def attack(args: argparse.Namespace) -> int:
     with atomic_path(args.out) as tmp:
         result.save(tmp)
     provenance.write_manifest(args.out, step)
+    per_image = spec.targeted and args.targets == "all"  # best / worst need every target of an image
     summary = {
         "attack": args.attack,
         "model": str(args.model),
@@ -142,9 +143,8 @@ def attack(args: argparse.Namespace) -> int:
         "wall_seconds": wall,
         "pairs_per_second": len(x) / wall if wall > 0 else None,
         "mean_iterations": float(np.mean(result.iterations)) if len(x) else None,
-        "cases": evaluate.best_average_worst(result, rng_seed=args.seed)
-        if spec.targeted and args.targets == "all"
-        else None,
+        "cases": evaluate.best_average_worst(result, rng_seed=args.seed) if per_image else None,
+        "precision": evaluate.precision(result, rng_seed=args.seed) if per_image else None,
         "mean_distance": {m: _nanmean(getattr(result, m)[result.success]) for m in ("l0", "l2", "linf")},
     }
     write_text_atomic(args.summary, json.dumps(jsonable(summary), indent=1) + "\n")
@@ -257,6 +257,26 @@ def transfer_attack(args: argparse.Namespace) -> int:
     return 0
 
 
+def summarize(args: argparse.Namespace) -> int:
+    """Best / average / worst case of a stored result, with bootstrap intervals (a result made
+    before the attack step wrote intervals, or another seed's average case), as JSON on stdout."""
+    from cw_distillation import evaluate
+    from cw_distillation.attacks.result import AttackResult
+
+    result = AttackResult.load(args.result)
+    summary = {
+        "result": str(args.result),
+        "seed": args.seed,
+        "n_images": len(set(result.image_index.tolist())),
+        "n_pairs": len(result.success),
+        "success_rate": evaluate.success_rate(result),
+        "cases": evaluate.best_average_worst(result, rng_seed=args.seed),
+        "precision": evaluate.precision(result, rng_seed=args.seed),
+    }
+    print(json.dumps(jsonable(summary), indent=1))
+    return 0
+
+
 def _nanmean(values) -> float | None:
     import numpy as np
 
@@ -287,6 +307,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--summary", required=True, type=Path, help=".json (success, best/average/worst, timing)")
     add_step_options(p)
     p.set_defaults(handler=attack)
+
+    p = sub.add_parser("summarize", help="best / average / worst case of a stored attack result, with intervals")
+    p.add_argument("result", type=Path, help="an attack's .npz (AttackResult)")
+    p.add_argument("--seed", type=int, default=0, help="draws the average case's targets (the workflow's seed)")
+    p.set_defaults(handler=summarize)
 
     p = sub.add_parser("fragility", help="gradient and softmax saturation of a network (Section VIII.A)")
     _network_options(p)
