@@ -211,9 +211,10 @@ def test_code_leaves_are_sources_and_package_data_only():
     assert not is_code("results/quick/data/mnist.npz")
 
 
-def test_manifest_records_the_code_at_the_start_of_a_step(tmp_path, monkeypatch):
+def test_manifest_records_the_code_and_time_at_the_start_of_a_step(tmp_path, monkeypatch):
     # A commit made while a long step runs must not be recorded as the code that made its output.
     import subprocess
+    import time
 
     from cw_distillation.steps import data
 
@@ -230,11 +231,14 @@ def test_manifest_records_the_code_at_the_start_of_a_step(tmp_path, monkeypatch)
     original = data.synthesize
 
     def commit_then_synthesize(args):
+        time.sleep(1.1)  # manifests give seconds
+        during.append(provenance.now())
         (tmp_path / "b.txt").write_text("b\n")
         git("add", "b.txt")
         git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "during the step")
         return original(args)
 
+    during: list[str] = []
     monkeypatch.setattr(data, "synthesize", commit_then_synthesize)
     try:
         args = ["synthesize", "--dataset", "mnist", "--out-dir", "results/s", "--n-train", "20", "--n-test", "10"]
@@ -242,5 +246,7 @@ def test_manifest_records_the_code_at_the_start_of_a_step(tmp_path, monkeypatch)
         manifest = json.loads(provenance.manifest_path(tmp_path / "results/s/mnist").read_text())
         assert git("rev-parse", "HEAD") != first
         assert manifest["code"]["git_commit"] == first
+        assert manifest["started"] < during[0] <= manifest["ended"]  # ISO 8601 UTC, same format
     finally:
         provenance.code_version.cache_clear()  # other tests read the code version of their own cwd
+        monkeypatch.setattr(provenance, "_process_start", None)

@@ -34,9 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    # The code a step runs is the code at its start: a commit made during an hours-long attack
-    # must not be recorded as the code that made it (code_version is cached from here on).
-    provenance.code_version()
+    provenance.mark_start()  # the time and the code the manifests report are those of now
     try:
         return args.handler(args)
     except KeyboardInterrupt:

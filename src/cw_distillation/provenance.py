@@ -53,6 +53,22 @@ def now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
+_process_start: str | None = None
+
+
+def mark_start() -> None:
+    """Pin what a step's manifests say about its start: the time, and the code (git commit,
+    dirty tree). A step builds its record when it finishes, hours later for an attack; a
+    commit made meanwhile is not the code that ran."""
+    global _process_start
+    _process_start = now()
+    code_version()
+
+
+def _started() -> str:
+    return _process_start or now()
+
+
 @functools.cache
 def code_version() -> dict[str, Any]:
     """The git commit and whether tracked sources differ from it (outputs excluded)."""
@@ -114,7 +130,7 @@ class Step:
     wildcards: dict[str, str] = field(default_factory=dict)
     seed: int | None = None
     determinism: bool | None = None
-    started: str = field(default_factory=now)
+    started: str = field(default_factory=_started)
     notes: dict[str, Any] = field(default_factory=dict)
 
 
