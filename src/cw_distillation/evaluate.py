@@ -57,6 +57,21 @@ def random_targets(labels: np.ndarray, image_index: np.ndarray, seed: int, n_cla
     return (np.asarray(labels, np.int64) + offsets) % n_classes
 
 
+def target_pairs(images: np.ndarray, labels: np.ndarray, targets: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (image_index, target) pairs to attack, each (P,): "all" = the 9 incorrect targets of
+    each image (image-major), "random" = one per image (``random_targets``).
+
+    images: (M,) test-image indices; labels: (M,) their true classes.
+    """
+    images = np.asarray(images)
+    if targets == "all":
+        pos, target = all_targets(labels)
+        return images[pos], target
+    if targets == "random":
+        return images, random_targets(labels, images, seed)
+    raise ValueError(f"targets must be 'all' or 'random', not {targets!r}")
+
+
 def success_rate(result: AttackResult) -> float:
     """Fraction of (image, target) pairs where the attack succeeded."""
     return float(np.mean(result.success)) if len(result.success) else float("nan")

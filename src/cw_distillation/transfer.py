@@ -42,16 +42,10 @@ def transfer_pairs(
     kappa-major, so the same examples repeat at every kappa and the curve compares like
     with like.
     """
-    from cw_distillation import evaluate
+    from cw_distillation.evaluate import target_pairs
 
-    images, kappas = np.asarray(images), np.asarray(kappas, np.float32)
-    if targets == "all":
-        pos, target = evaluate.all_targets(labels)
-        per_kappa = images[pos]
-    elif targets == "random":
-        per_kappa, target = images, evaluate.random_targets(labels, images, seed)
-    else:
-        raise ValueError(f"targets must be 'all' or 'random', not {targets!r}")
+    kappas = np.asarray(kappas, np.float32)
+    per_kappa, target = target_pairs(images, labels, targets, seed)
     return (np.tile(per_kappa, len(kappas)), np.tile(target, len(kappas)), np.repeat(kappas, len(per_kappa)))
 
 

@@ -67,12 +67,8 @@ def attack(args: argparse.Namespace) -> int:
     spec = ATTACKS[args.attack]
     options = json.loads(args.options)
     model, arrays, images, skipped = _network_and_images(args)
-    labels = arrays["y_test"][images]
-    if spec.targeted and args.targets == "all":
-        pos, target = evaluate.all_targets(labels)
-        image_index = images[pos]
-    elif spec.targeted:
-        image_index, target = images, evaluate.random_targets(labels, images, args.seed)
+    if spec.targeted:
+        image_index, target = evaluate.target_pairs(images, arrays["y_test"][images], args.targets, args.seed)
     else:
         image_index, target = images, None
     x = arrays["x_test"][image_index]
