@@ -101,24 +101,23 @@ def precision(result: AttackResult, rng_seed: int, n_boot: int = 2000, level: fl
     of the average case without the noise of drawing one target per image, which on 10
     images is as large as the effects being compared (the paper drew on 1000).
     """
-    rng = np.random.default_rng([rng_seed, 1])
-    cases = _per_image_cases(result, rng_seed)
-    n = len(next(iter(cases.values()))["best"])
-    resamples = rng.integers(0, n, size=(n_boot, n)) if n else np.zeros((0, 0), int)
+    groups = _groups(result)
+    n = len(groups)
+    resamples = np.random.default_rng([rng_seed, 1]).integers(0, n, size=(n_boot, n)) if n else np.zeros((0, 0), int)
     tail = 100 * (1 - level) / 2
 
     def interval(per_image: list[tuple[bool, float]]) -> list[float]:
         ok = np.array([s for s, _ in per_image], bool)
         dist = np.where(ok, np.array([d for _, d in per_image], np.float64), 0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            means = (dist[resamples]).sum(1) / ok[resamples].sum(1)
+            means = dist[resamples].sum(1) / ok[resamples].sum(1)
         means = means[np.isfinite(means)]
-        return [float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))] if len(means) else [
-            float("nan"), float("nan")]
+        if not len(means):
+            return [float("nan"), float("nan")]
+        return [float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))]
 
-    groups = _groups(result)
     out: dict[str, dict] = {}
-    for metric, per_case in cases.items():
+    for metric, per_case in _per_image_cases(result, rng_seed, groups).items():
         dist, ok = getattr(result, metric).astype(np.float64), result.success
         over_targets = [(ok[g].any(), float(dist[g][ok[g]].mean()) if ok[g].any() else np.nan) for g in groups]
         out[metric] = {case: interval(values) for case, values in per_case.items()}
@@ -131,9 +130,14 @@ def _groups(result: AttackResult) -> list[np.ndarray]:
     return [np.flatnonzero(result.image_index == i) for i in np.unique(result.image_index)]
 
 
-def _per_image_cases(result: AttackResult, rng_seed: int) -> dict[str, dict[str, list[tuple[bool, float]]]]:
-    """{metric: {case: [(succeeded, distance) per image]}}, the average case's target drawn with the seed."""
-    groups = _groups(result)
+def _per_image_cases(
+    result: AttackResult, rng_seed: int, groups: list[np.ndarray] | None = None
+) -> dict[str, dict[str, list[tuple[bool, float]]]]:
+    """{metric: {case: [(succeeded, distance) per image]}}, the average case's target drawn with the seed.
+
+    groups: ``_groups(result)``, where the caller has them already.
+    """
+    groups = _groups(result) if groups is None else groups
     rng = np.random.default_rng(rng_seed)
     drawn = np.array([rng.choice(g) for g in groups])
     out: dict[str, dict[str, list[tuple[bool, float]]]] = {}
