@@ -26,10 +26,7 @@ from keras import ops
 
 from cw_distillation.attacks.box import from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import adam_step, fresh_adam, target_and_other
-from cw_distillation.data.prepare import load_dataset
-from cw_distillation.evaluate import select_images
-from cw_distillation.models import load_model
-from cw_distillation.train import predict_logits
+from cw_distillation.steps.attacking import network_and_images
 from cw_distillation.transfer import transfer_pairs
 
 
@@ -46,11 +43,7 @@ def main() -> None:
     ap.add_argument("--kappas", type=float, nargs="+", default=[0, 10, 20, 30, 40])
     args = ap.parse_args()
 
-    arrays = load_dataset(args.data)
-    model = load_model(args.model, args.dataset)
-    pool = min(len(arrays["y_test"]), 2 * args.n_images + 100)
-    pred = predict_logits(model, arrays["x_test"][:pool]).argmax(1)
-    images, _ = select_images(pred, arrays["y_test"][:pool], args.n_images)
+    model, arrays, images, _ = network_and_images(args)  # the transfer step's images
     image_index, target, _ = transfer_pairs(images, arrays["y_test"][images], [0.0], args.targets, args.seed)
     x = arrays["x_test"][image_index].astype(np.float32)
     onehot = ops.convert_to_tensor(np.eye(10, dtype=bool)[target])
@@ -59,22 +52,28 @@ def main() -> None:
         real, other = target_and_other(model(from_tanh_space(w), training=False), onehot)
         return other - real
 
-    step = autodiff.compile_fn(lambda s: adam_step(
-        s, autodiff.value_and_grad(negative_margin, s["w"])[1], ops.ones(len(x), "bool"), args.learning_rate))
+    def step(s):
+        """One Adam step; returns -margin at the point it started from, and the new state."""
+        value, grad = autodiff.value_and_grad(negative_margin, s["w"])
+        return value, adam_step(s, grad, ops.ones(len(x), "bool"), args.learning_rate)
+
+    step = autodiff.compile_fn(step)
     state = {k: ops.convert_to_tensor(v) for k, v in fresh_adam(ops.convert_to_numpy(to_tanh_space(x))).items()}
     start = time.perf_counter()
     best = np.full(len(x), -np.inf)
     print(f"{len(x)} pairs ({args.n_images} images, targets {args.targets}) on {args.model}")
     print("step  seconds  margin percentiles 0/10/50/90/100   " + "  ".join(f">= {k:g}" for k in args.kappas))
-    for i in range(args.steps + 1):
-        best = np.maximum(best, -ops.convert_to_numpy(negative_margin(state["w"])))
+    for i in range(args.steps + 1):  # the margin at each of the steps + 1 points, from one forward pass each
+        if i < args.steps:
+            value, state = step(state)
+        else:
+            value = negative_margin(state["w"])
+        best = np.maximum(best, -ops.convert_to_numpy(value))
         if i % max(1, args.steps // 6) == 0 or i == args.steps:
             pct = np.percentile(best, [0, 10, 50, 90, 100])
             reach = "  ".join(f"{np.mean(best >= k):6.1%}" for k in args.kappas)
             print(f"{i:5d}  {time.perf_counter() - start:7.0f}  {' '.join(f'{p:6.1f}' for p in pct)}   {reach}",
                   flush=True)
-        if i < args.steps:
-            state = step(state)
 
 
 if __name__ == "__main__":

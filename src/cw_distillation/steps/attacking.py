@@ -42,7 +42,7 @@ ATTACKS = {
 }
 
 
-def _network_and_images(args: argparse.Namespace):
+def network_and_images(args: argparse.Namespace):
     """The network, the dataset, and the first ``n_images`` test images it classifies correctly."""
     from cw_distillation import evaluate
     from cw_distillation.data.prepare import load_dataset
@@ -66,7 +66,7 @@ def attack(args: argparse.Namespace) -> int:
 
     spec = ATTACKS[args.attack]
     options = json.loads(args.options)
-    model, arrays, images, skipped = _network_and_images(args)
+    model, arrays, images, skipped = network_and_images(args)
     if spec.targeted:
         image_index, target = evaluate.target_pairs(images, arrays["y_test"][images], args.targets, args.seed)
     else:
@@ -164,7 +164,7 @@ def fragility(args: argparse.Namespace) -> int:
     from cw_distillation import evaluate
     from cw_distillation import fragility as diagnose
 
-    model, arrays, images, skipped = _network_and_images(args)
+    model, arrays, images, skipped = network_and_images(args)
     pos, target = evaluate.all_targets(arrays["y_test"][images])
     x = arrays["x_test"][images[pos]]
     report = {
@@ -192,7 +192,7 @@ def transfer_attack(args: argparse.Namespace) -> int:
     from cw_distillation.transfer import transfer_pairs
 
     options = json.loads(args.options)
-    model, arrays, images, skipped = _network_and_images(args)
+    model, arrays, images, skipped = network_and_images(args)
     kappas = np.asarray(args.kappas, dtype=np.float32)
     image_index, target, kappa = transfer_pairs(images, arrays["y_test"][images], kappas, args.targets, args.seed)
     x = arrays["x_test"][image_index]
