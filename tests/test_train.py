@@ -225,6 +225,35 @@ def test_finished_training_is_not_repeated(data: tuple, tmp_path: Path) -> None:
                       checkpoint_dir=tmp_path, **quiet())
 
 
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage"])
+def test_corrupt_checkpoint_is_named_discarded_and_training_starts_over(
+    data: tuple, tmp_path: Path, damage: str
+) -> None:
+    x, labels = data
+    clean = build_model("mnist", seed=7)
+    h_clean = train_network(clean, x, labels, temperature=1.0, epochs=2, seed=0,
+                            checkpoint_dir=None, **quiet())
+    model = build_model("mnist", seed=7)
+    train_network(model, x, labels, temperature=1.0, epochs=1, seed=0,
+                  checkpoint_dir=tmp_path, **quiet())
+    ckpt = tmp_path / train.CHECKPOINT_FILE
+    raw = bytearray(ckpt.read_bytes())
+    if damage == "truncate":
+        raw = raw[: len(raw) // 2]
+    elif damage == "flip":
+        raw[len(raw) // 2] ^= 0xFF
+    else:
+        raw = bytearray(b"not a checkpoint")
+    ckpt.write_bytes(bytes(raw))
+    lines: list[str] = []
+    again = build_model("mnist", seed=7)
+    history = train_network(again, x, labels, temperature=1.0, epochs=2, seed=0,
+                            checkpoint_dir=tmp_path, **quiet(log=lines.append))
+    assert lines[0].startswith("discarding") and str(ckpt) in lines[0] and "\n" not in lines[0]
+    assert weights_equal(clean, again), "a clean restart gives the uninterrupted result"
+    assert history["loss"] == h_clean["loss"]
+
+
 # ------------------------------------------------------------------ defensive distillation
 
 

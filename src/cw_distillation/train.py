@@ -19,8 +19,9 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 import time
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ import cw_distillation.autodiff as autodiff
 import keras
 import numpy as np
 
+from cw_distillation.files import atomic_path
 from cw_distillation.models import N_CLASSES, build_model, copy_model
 
 LEARNING_RATE = 0.01
@@ -178,38 +180,51 @@ def _save_checkpoint(path: Path, model: keras.Model, epoch: int, history: Histor
         {f"optimizer_{i:03d}": np.asarray(v) for i, v in enumerate(model.optimizer.variables)}
     )
     meta = {"epoch": epoch, "history": history, "config": config}
-    fd, tmp = tempfile.mkstemp(prefix=".checkpoint.", suffix=".npz", dir=path.parent)
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+
+
+class CorruptCheckpoint(Exception):
+    """A checkpoint file that cannot be read whole (truncated, flipped bytes, not an npz)."""
+
+
+def _read_checkpoint(path: Path) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """(meta, arrays) of a checkpoint, read whole before anything is assigned, so that a
+    damaged file never leaves a model half overwritten."""
     try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        return json.loads(str(arrays.pop("meta"))), arrays
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as err:
+        raise CorruptCheckpoint(f"{path}: unreadable checkpoint ({type(err).__name__}: {err})") from err
 
 
 def _restore_checkpoint(path: Path, model: keras.Model, config: dict[str, Any]
                         ) -> tuple[int, History]:
-    """Load a checkpoint into ``model`` (compiled, optimizer built); return (epoch, history)."""
-    with np.load(path) as data:
-        meta = json.loads(str(data["meta"]))
-        if meta["config"] != config:
-            raise ValueError(
-                f"{path}: checkpoint was written by a different training "
-                f"({meta['config']}), not {config}; delete it to start over"
-            )
-        for prefix, variables in (("model", model.variables),
-                                  ("optimizer", model.optimizer.variables)):
-            keys = sorted(k for k in data.files if k.startswith(prefix + "_"))
-            if len(keys) != len(variables):
-                raise ValueError(f"{path}: {len(keys)} {prefix} variables, "
-                                 f"expected {len(variables)}")
-            for key, var in zip(keys, variables, strict=True):
-                value = data[key]
-                if tuple(value.shape) != tuple(var.shape):
-                    raise ValueError(f"{path}: {key} has shape {value.shape}, "
-                                     f"expected {tuple(var.shape)} ({var.path})")
-                var.assign(value)
+    """Load a checkpoint into ``model`` (compiled, optimizer built); return (epoch, history).
+
+    CorruptCheckpoint for a file that cannot be read; ValueError for one written by another
+    training (other data, temperature, batch size or seed)."""
+    meta, data = _read_checkpoint(path)
+    if meta.get("config") != config:
+        raise ValueError(
+            f"{path}: checkpoint was written by a different training "
+            f"({meta.get('config')}), not {config}; delete it to start over"
+        )
+    for prefix, variables in (("model", model.variables),
+                              ("optimizer", model.optimizer.variables)):
+        keys = sorted(k for k in data if k.startswith(prefix + "_"))
+        if len(keys) != len(variables):
+            raise CorruptCheckpoint(f"{path}: {len(keys)} {prefix} variables, expected {len(variables)}")
+        for key, var in zip(keys, variables, strict=True):
+            if tuple(data[key].shape) != tuple(var.shape):
+                raise CorruptCheckpoint(f"{path}: {key} has shape {data[key].shape}, "
+                                        f"expected {tuple(var.shape)} ({var.path})")
+    for prefix, variables in (("model", model.variables),
+                              ("optimizer", model.optimizer.variables)):
+        keys = sorted(k for k in data if k.startswith(prefix + "_"))
+        for key, var in zip(keys, variables, strict=True):
+            var.assign(data[key])
     return int(meta["epoch"]), meta["history"]
 
 
@@ -280,8 +295,12 @@ def train_network(
         Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE
         if ckpt.exists():
-            start, history = _restore_checkpoint(ckpt, model, config)
-            log(f"resuming from {ckpt} after epoch {start}")
+            try:
+                start, history = _restore_checkpoint(ckpt, model, config)
+                log(f"resuming from {ckpt} after epoch {start}")
+            except CorruptCheckpoint as err:
+                log(f"discarding {err}; training starts from epoch 0")
+                ckpt.unlink()
     if start >= epochs:
         return history
 
