@@ -24,7 +24,7 @@ import cw_distillation.autodiff as autodiff
 import numpy as np
 from keras import ops
 
-from cw_distillation.attacks.box import from_tanh_space, to_tanh_space
+from cw_distillation.attacks.box import EPS_L2, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import adam_step, fresh_adam, target_and_other
 from cw_distillation.steps.attacking import network_and_images
 from cw_distillation.transfer import transfer_pairs
@@ -58,7 +58,7 @@ def main() -> None:
         return value, adam_step(s, grad, ops.ones(len(x), "bool"), args.learning_rate)
 
     step = autodiff.compile_fn(step)
-    state = {k: ops.convert_to_tensor(v) for k, v in fresh_adam(ops.convert_to_numpy(to_tanh_space(x))).items()}
+    state = {k: ops.convert_to_tensor(v) for k, v in fresh_adam(ops.convert_to_numpy(to_tanh_space(x, EPS_L2))).items()}
     start = time.perf_counter()
     best = np.full(len(x), -np.inf)
     print(f"{len(x)} pairs ({args.n_images} images, targets {args.targets}) on {args.model}")

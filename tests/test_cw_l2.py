@@ -156,6 +156,38 @@ def test_early_abort_is_per_pair_and_costs_no_distance():
     assert np.all(batched.l2 <= full.l2 * 1.03)
 
 
+def test_image_scope_aborts_an_images_targets_together_on_their_summed_loss():
+    model = conv_model(1)
+    x, target = pairs_on(model, 2, 2, seed=1)  # 2 images x 2 targets, image-major
+    image = np.array([7, 7, 9, 9])
+    settings = dict(max_iterations=200, binary_search_steps=5, initial_const=0.1, image_index=image)
+    batched = cw_l2.attack(model, x, target, batch_size=4, **settings)
+    groups = cw_l2.attack(model, x, target, batch_size=2, **settings)
+    assert batched.success.all() and batched.meta["abort_scope"] == "image"
+    # the released rule: an image's targets stop each value of c together (lockstep) ...
+    assert batched.iterations[0] == batched.iterations[1] and batched.iterations[2] == batched.iterations[3]
+    # ... decided by their group alone, whatever else shares the batch
+    np.testing.assert_array_equal(batched.iterations, groups.iterations)
+    np.testing.assert_allclose(batched.l2, groups.l2, rtol=1e-5)
+    with pytest.raises(ValueError, match="multiple"):
+        cw_l2.attack(model, x, target, batch_size=3, **settings)
+    with pytest.raises(ValueError, match="abort_scope"):
+        cw_l2.attack(model, x, target, abort_scope="batch", **settings)
+
+
+def test_l2_starts_from_the_released_codes_tanh_point():
+    from cw_distillation.attacks import box
+
+    # the released L2 starts at tanh(arctanh(2x * 0.999999))/2 = 0.999999 x; L0 and L-inf
+    # at tanh(arctanh(1.999999 x))/2 = (1 - 5e-7) x (to float32 rounding near the edge)
+    x = np.array([-0.5, -0.1, 0.0, 0.25, 0.5], np.float32)
+    for eps, factor in ((box.EPS_L2, 0.999999), (box.EPS_L0_LINF, 1.999999 / 2)):
+        start = keras.ops.convert_to_numpy(box.from_tanh_space(box.to_tanh_space(x, eps)))
+        np.testing.assert_allclose(start, x.astype(np.float64) * factor, rtol=0, atol=6e-8)
+    edge = keras.ops.convert_to_numpy(box.from_tanh_space(box.to_tanh_space(x, box.EPS_L2)))[-1]
+    assert 0.5 - edge > 3e-7, "the L2 start sits 5e-7 inside the box edge, not 2.5e-7"
+
+
 @pytest.mark.parametrize("attack", [cw_l2.attack, cw_l0.attack, cw_linf.attack])
 @pytest.mark.parametrize("head", ["dense", "layer", "numbers"])
 def test_a_model_that_outputs_probabilities_is_refused(attack, head):

@@ -124,3 +124,15 @@ def test_summarize_prints_the_cases_and_their_intervals_of_a_stored_result(tmp_p
     assert out["n_images"] == 2 and out["n_pairs"] == n and out["success_rate"] == 1.0
     assert out["cases"]["l2"]["best"]["mean"] == pytest.approx((l2[0] + l2[9]) / 2)
     assert out["precision"]["l2"]["over_targets"]["mean"] == pytest.approx(l2.mean())
+
+
+def test_l0_counts_a_pixel_as_changed_from_1e_4_as_the_released_l0_attack():
+    from cw_distillation.attacks.result import distances
+
+    x = np.zeros((1, 2, 2, 1), np.float32)
+    x_adv = x.copy()
+    x_adv[0, 0, 0, 0] = 5e-5  # nudged: the released code's equal_count calls this unchanged
+    x_adv[0, 0, 1, 0] = 1e-4
+    x_adv[0, 1, 1, 0] = 0.3
+    assert distances(x, x_adv)[0][0] == 2
+    assert distances(x, x_adv, l0_changed=1e-6)[0][0] == 3

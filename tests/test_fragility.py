@@ -55,11 +55,28 @@ def test_scaled_logits_saturate_the_float32_softmax(toy):
 def test_underflowed_target_probability_gives_a_zero_gradient_not_nan():
     logits = np.array([[1000.0, 0.0, 0.0]], dtype=np.float32)  # F_1 = exp(-1000) = 0.0
     loss = keras.ops.convert_to_numpy(fragility.loss_f(logits, np.array([1])))
-    assert loss[0] == pytest.approx(-np.log(fragility.PROB_EPSILON), rel=1e-5)
+    assert loss[0] == pytest.approx(-np.log(fragility.PROB_FLOOR), rel=1e-5)
     _, grad = cw_distillation.autodiff.value_and_grad(
         lambda z: fragility.loss_f(z, np.array([1])), logits
     )
     assert np.all(keras.ops.convert_to_numpy(grad) == 0.0)
+
+
+def test_loss_of_f_vanishes_only_where_f_t_really_underflows():
+    """A standard network's gaps (here 30: F_t = 1e-13) keep a gradient; Keras' 1e-7 clip
+    would zero it. A distilled network's gaps (200: F_t = 0.0 in float32) lose it."""
+    target = np.array([1])
+    for gap, zero in ((30.0, False), (80.0, False), (200.0, True)):
+        logits = np.array([[gap, 0.0, 0.0]], dtype=np.float32)
+        _, grad = cw_distillation.autodiff.value_and_grad(lambda z: fragility.loss_f(z, target), logits)
+        grad = keras.ops.convert_to_numpy(grad)
+        assert np.all(np.isfinite(grad)) and np.all(grad == 0.0) == zero, gap
+        assert zero or grad[0, 1] == pytest.approx(-1.0, abs=1e-6)  # d(-log F_1)/dZ_1 = F_1 - 1
+    _, clipped = cw_distillation.autodiff.value_and_grad(
+        lambda z: fragility.loss_f(z, target, floor=fragility.KERAS_EPSILON),
+        np.array([[30.0, 0.0, 0.0]], dtype=np.float32),
+    )
+    assert np.all(keras.ops.convert_to_numpy(clipped) == 0.0), "Keras' clip zeroes a gap of 30"
 
 
 def test_fragility_report_collects_every_diagnostic(toy):

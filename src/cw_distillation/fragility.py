@@ -16,22 +16,29 @@ import keras
 import numpy as np
 from keras import ops
 
-PROB_EPSILON = 1e-7  # Keras' epsilon: probabilities are clipped to [eps, 1 - eps] before the log
+# The loss of F is -log F_t in float32, with F_t floored at the smallest normal float32
+# (1.2e-38) so that its gradient is exactly 0, not NaN, where F_t has really underflowed
+# (a logit gap above ~87) -- and only there. Keras' categorical cross-entropy clips at 1e-7
+# instead (``KERAS_EPSILON``): that zeroes the gradient of every target with F_t < 1e-7 (a
+# logit gap above ~16), which is common on a *standard* MNIST network too, and would make
+# FGS, IGS and L-BFGS fail there for a reason that is not the paper's.
+PROB_FLOOR = float(np.finfo(np.float32).tiny)
+KERAS_EPSILON = 1e-7
 
 
-def loss_f(logits, target, output_temperature: float = 1.0):
+def loss_f(logits, target, output_temperature: float = 1.0, floor: float = PROB_FLOOR):
     """Cross-entropy of F'(x) = softmax(Z(x) / T) for the target class, per example: (N,).
 
     logits: (N, K) float32 Z(x); target: (N,) int.
-    Computed the way the 2016 attacks computed it -- from the float32 probabilities, which
-    are clipped to [1e-7, 1 - 1e-7] before the log as Keras' categorical cross-entropy does --
-    not the numerically stable log-softmax. That is the point: once F_t underflows below the
-    clip its gradient is exactly 0 (without the clip it would be NaN), which is the failure
+    Computed the way the 2016 attacks computed it -- from the float32 probabilities, not the
+    numerically stable log-softmax. That is the point: once F_t underflows its gradient is
+    exactly 0 (F_t is floored at ``floor``; unfloored it would be NaN), which is the failure
     the paper diagnoses; ``output_temperature`` = T is its "divide the logits by T" fix.
+    ``floor`` = ``KERAS_EPSILON`` gives Keras' clipped reading, for comparison.
     """
     probs = ops.softmax(ops.divide(logits, output_temperature), axis=-1)
     p_target = ops.take_along_axis(probs, ops.expand_dims(ops.cast(target, "int32"), 1), axis=1)
-    return -ops.log(ops.clip(p_target[:, 0], PROB_EPSILON, 1.0 - PROB_EPSILON))
+    return -ops.log(ops.maximum(p_target[:, 0], floor))
 
 
 def loss_gradient(
@@ -40,6 +47,7 @@ def loss_gradient(
     target: np.ndarray,
     output_temperature: float = 1.0,
     batch_size: int = 256,
+    floor: float = PROB_FLOOR,
 ) -> np.ndarray:
     """d loss_f / dx for each example, float32: (N, H, W, C), the same shape as x."""
     x, target = np.asarray(x, dtype=np.float32), np.asarray(target)
@@ -47,7 +55,7 @@ def loss_gradient(
     for start in range(0, len(x), batch_size):
         t = target[start : start + batch_size]
         _, grad = autodiff.value_and_grad(
-            lambda v, t=t: loss_f(model(v, training=False), t, output_temperature),
+            lambda v, t=t: loss_f(model(v, training=False), t, output_temperature, floor),
             x[start : start + batch_size],
         )
         grads.append(ops.convert_to_numpy(grad))

@@ -26,7 +26,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from cw_distillation.attacks.box import from_tanh_space, to_tanh_space
+from cw_distillation.attacks.box import EPS_L0_LINF, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import (
     PairBatch,
     State,
@@ -41,11 +41,11 @@ from cw_distillation.attacks.cw_batch import (
     run,
     target_and_other,
 )
-from cw_distillation.attacks.result import AttackResult
+from cw_distillation.attacks.result import L0_CHANGED, AttackResult
 
 MARGIN = 0.01  # the reference's inner L2 wants Z_t to beat the others by 0.01 ...
 SOLVED = 1e-4  # ... and calls a round solved once that hinge loss is below 1e-4
-CHANGED = 1e-4  # a pixel "changed" (for the freezing rule) when a channel moved this much
+CHANGED = L0_CHANGED  # a pixel "changed" (freezing rule and reported L0) when a channel moved this much
 
 
 def freeze_pixels(free: Tensor, x: Tensor, x_new: Tensor, grad: Tensor) -> Tensor:
@@ -124,7 +124,7 @@ def _step_fn(
         moved = ops.any(ops.abs(x_new - s["x0"]) >= CHANGED, axis=(1, 2, 3))
         again = solved & moved
         return {
-            **restart_adam(s, again, to_tanh_space(x_new)),
+            **restart_adam(s, again, to_tanh_space(x_new, EPS_L0_LINF)),
             "free": ops.cond(  # sorting pixels costs, so only in steps that solve a round
                 ops.any(again),
                 lambda: ops.where(per_row(again, s["free"]),
@@ -171,7 +171,7 @@ def attack(
     def load(pairs: np.ndarray) -> State:
         k = len(pairs)
         return {
-            **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs]))), "x0": x[pairs],
+            **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L0_LINF))), "x0": x[pairs],
             "onehot": onehot[pairs], "free": np.ones((*x[pairs].shape[:3], 1), np.float32),
             "c": np.full(k, initial_const, np.float32), "it": np.zeros(k, np.int32),
             "steps": np.zeros(k, np.int32), "x_best": x[pairs], "ended": np.zeros(k, bool),

@@ -7,12 +7,13 @@ bisection). Every pair carries its own c, bounds, best example and early-abort s
 The batched machinery (pair rows, Adam per row, the compiled loop) is in ``cw_batch``,
 shared with the L0 and L-infinity attacks.
 
-Differences from the released l2_attack.py (all three attacks: the best other logit masks
-the target with -inf where the reference subtracts 10000, the same unless a logit is below
--10000): early abort is per pair (the reference tests the batch's summed loss; with its
-batch_size=1, the same); the abort test starts from +inf, not 1e6 (see ``attack``); the
-distance is to x itself, not to tanh(arctanh(1.999999 x))/2 (< 3e-7 apart per pixel);
-a pair with no success returns x (with success False), not an all-zero image.
+Differences from the released l2_attack.py (carlini/nn_robust_attacks c6b8f6a): the best
+other logit masks the target with -inf where the released code subtracts 10000 x onehot
+(the same unless a logit is below -10000); the distance is to x itself, not to
+tanh(arctanh(2x * 0.999999))/2 (< 5e-7 apart per pixel); a pair with no success returns x
+(with success False), not an all-zero image. The early abort is decided on the summed loss
+of an image's targets (``abort_scope="image"``: the batch the released test script
+optimises together) or per pair (``"pair"``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from cw_distillation.attacks.box import from_tanh_space, to_tanh_space
+from cw_distillation.attacks.box import EPS_L2, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import (
     PairBatch,
     State,
@@ -58,15 +59,51 @@ def next_const(
     return c, lower, upper
 
 
+def group_sum(values: Tensor, group: Tensor) -> Tensor:
+    """Each row's sum of ``values`` (N,) over the rows of its group (group: (N,) int ids)."""
+    same = ops.expand_dims(group, 1) == ops.expand_dims(group, 0)
+    return ops.sum(ops.where(same, ops.expand_dims(values, 0), 0.0), axis=1)
+
+
+def abort_groups(
+    abort_scope: str, n: int, image_index: np.ndarray | None, batch_size: int
+) -> np.ndarray:
+    """Group ids (N,) of the rows whose summed loss decides an early abort together.
+
+    "image": each run of consecutive pairs of one image (its targets), the batch the
+    released code optimises together (its test script runs each image's 9 targets as one
+    batch, and aborts on the batch's summed loss); a group moves through the search in
+    lockstep, so every run must be equally long and batch_size a multiple of that length.
+    "pair": every pair on its own.
+    """
+    if abort_scope == "pair" or image_index is None:
+        if abort_scope not in ("pair", "image"):
+            raise ValueError(f"abort_scope must be 'image' or 'pair', not {abort_scope!r}")
+        return np.arange(n)
+    if abort_scope != "image":
+        raise ValueError(f"abort_scope must be 'image' or 'pair', not {abort_scope!r}")
+    image_index = np.asarray(image_index)
+    starts = np.flatnonzero(np.r_[True, image_index[1:] != image_index[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    if len(set(sizes.tolist())) != 1:
+        raise ValueError("abort_scope 'image' needs every image's run of pairs equally long")
+    if batch_size < n and batch_size % sizes[0]:
+        raise ValueError(
+            f"abort_scope 'image' needs batch_size ({batch_size}) a multiple of the pairs per image ({sizes[0]})"
+        )
+    return np.repeat(np.arange(len(starts)), sizes)
+
+
 def _step_fn(
     model: keras.Model, learning_rate: float, max_iterations: int, abort_early: bool,
-    binary_search_steps: int,
+    binary_search_steps: int, by_group: bool,
 ) -> Callable[[State], State]:
     """One Adam step of every row; at the end of a value of c, the binary search moves c and
     the row restarts from the original image, until its last value of c ends the pair.
 
     Device state per row: w, m, v, t (Adam), w0 and x0 (the original), onehot, kappa, c,
     lower, upper, search_step, it (steps at this c), prev (loss at the last abort check),
+    group (whose summed loss decides the abort, with ``by_group``),
     worked (a success at this c), best_l2 and best_x (the best success over every c),
     steps (all steps of the pair), ended (the pair is done).
     """
@@ -91,6 +128,8 @@ def _step_fn(
         worked = s["worked"] | works
         # Abort this c when the loss has not fallen by 0.01% over a tenth of max_iterations.
         check = run & (s["it"] % check_every == 0) if abort_early else ops.zeros_like(run)
+        if by_group:  # the released rule: the group's summed loss (its rows are in lockstep)
+            loss = group_sum(loss, s["group"])
         stalled = check & (loss > 0.9999 * s["prev"])
         it = s["it"] + ops.cast(run, "int32")
         s = {
@@ -130,6 +169,7 @@ def attack(
     max_iterations: int = 10000,
     abort_early: bool = True,
     initial_const: float = 1e-3,
+    abort_scope: str = "image",
     batch_size: int = 100,
     image_index: np.ndarray | None = None,
     label: np.ndarray | None = None,
@@ -145,25 +185,29 @@ def attack(
     max_iterations: Adam steps per value of c; more are more accurate, slower.
     abort_early: stop a value of c once its loss stalls; much faster, rarely worse.
     initial_const: first c; matters little when binary_search_steps is large.
+    abort_scope: whose loss decides an early abort: "image" (the summed loss of an image's
+        pairs, as the released code decides on its batch) or "pair" (each pair's own).
     batch_size: pairs optimised together in one compiled step (memory vs throughput).
     image_index, label: stored in the result (default 0..N-1 and the model's class of x).
     """
     x, target, onehot = prepare(model, x, target, batch_size)
     n = len(x)
     kappa = np.broadcast_to(np.asarray(confidence, np.float32), (n,)).copy()
+    group = abort_groups(abort_scope, n, image_index, batch_size)
 
     def load(pairs: np.ndarray) -> State:
-        k, w0 = len(pairs), ops.convert_to_numpy(to_tanh_space(x[pairs]))
+        k, w0 = len(pairs), ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L2))
         return {
             **fresh_adam(w0), "w0": w0, "x0": x[pairs], "onehot": onehot[pairs],
             "kappa": kappa[pairs], "c": np.full(k, initial_const, np.float32),
             "lower": np.zeros(k, np.float32), "upper": np.full(k, 1e10, np.float32),
             "search_step": np.zeros(k, np.int32), "it": np.zeros(k, np.int32),
-            # The reference starts prev at 1e6, which aborts a value of c after one step
-            # whenever c * f exceeds 1e6 (reachable with distilled logits); +inf never does.
+            # As the released code since e87e2d2: prev starts at +inf (1e6 before, which
+            # aborted a value of c after one step whenever its loss exceeded 1e6).
             "prev": np.full(k, np.inf, np.float32), "worked": np.zeros(k, bool),
             "best_l2": np.full(k, np.inf, np.float32), "best_x": x[pairs],
             "steps": np.zeros(k, np.int32), "ended": np.zeros(k, bool),
+            "group": group[pairs].astype(np.int32),
         }
 
     batch = PairBatch(n, batch_size, load)
@@ -175,7 +219,8 @@ def attack(
         x_adv[pairs[found]] = batch.get("best_x", rows)[found]
         iterations[pairs] = batch.get("steps", rows)
 
-    one_step = _step_fn(model, learning_rate, max_iterations, abort_early, binary_search_steps)
+    by_group = abort_early and group[-1] + 1 < n
+    one_step = _step_fn(model, learning_rate, max_iterations, abort_early, binary_search_steps, by_group)
     steps = compile_loop(one_step, batch.dev)
     seconds = run(batch, steps, collect, desc="C&W L2")
     meta = {
@@ -183,7 +228,7 @@ def attack(
         "confidence": kappa.tolist() if np.ndim(confidence) else float(confidence),
         "learning_rate": learning_rate, "binary_search_steps": binary_search_steps,
         "max_iterations": max_iterations, "abort_early": abort_early,
-        "initial_const": initial_const, "batch_size": batch_size,
+        "initial_const": initial_const, "abort_scope": abort_scope, "batch_size": batch_size,
     }
     return finish(model, x, target, x_adv, iterations, seconds, meta, image_index, label,
                   batch_size)

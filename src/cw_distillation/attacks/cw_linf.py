@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from cw_distillation.attacks.box import from_tanh_space, to_tanh_space
+from cw_distillation.attacks.box import EPS_L0_LINF, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import (
     PairBatch,
     State,
@@ -92,7 +92,7 @@ def _step_fn(
                         s["tau"])
         again = solved & (tau > SMALLEST_TAU)
         return {
-            **restart_adam(s, again, to_tanh_space(x_new)), "tau": tau,
+            **restart_adam(s, again, to_tanh_space(x_new, EPS_L0_LINF)), "tau": tau,
             "x_best": ops.where(per_row(solved, x_new), x_new, s["x_best"]),
             "it": ops.where(again, 0, s["it"]),
             "ended": s["ended"] | failed | (solved & ~again),
@@ -135,7 +135,7 @@ def attack(
     def load(pairs: np.ndarray) -> State:
         k = len(pairs)
         return {
-            **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs]))), "x0": x[pairs],
+            **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L0_LINF))), "x0": x[pairs],
             "onehot": onehot[pairs], "tau": np.ones(k, np.float32),
             "c": np.full(k, initial_const, np.float32), "it": np.zeros(k, np.int32),
             "steps": np.zeros(k, np.int32), "pending": np.zeros(k, bool),

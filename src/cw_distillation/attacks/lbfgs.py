@@ -47,6 +47,7 @@ def lbfgs(
     initial_const: float = 1.0,
     search_steps: int = 10,
     max_iterations: int = 1000,
+    pairs_per_problem: int = 1,
     batch_size: int = 100,
 ) -> AttackResult:
     """Targeted L-BFGS-B attack on (image, target) pairs.
@@ -60,24 +61,29 @@ def lbfgs(
     initial_const: first c (the weight of the squared distance) for every pair.
     search_steps: L-BFGS-B runs per pair while searching c.
     max_iterations: scipy's maxiter per run.
-    batch_size: pairs optimised jointly as one vector (1 is the original per-pair run).
+    pairs_per_problem: pairs optimised jointly as one L-BFGS-B problem. 1 (the default) is
+        the original: each pair its own problem, with its own line search, curvature memory,
+        iteration budget and stopping test. More is faster, but then pairs share those, and
+        one pair can stop unconverged because the others have.
+    batch_size: accepted for the common attack signature; the run is per problem.
 
     Search over c: a larger c weights distance more, so success lies below some c*. Until a
     pair has both a success and a failure, c is multiplied (after a success) or divided
     (after a failure) by 10; then it bisects between the largest success and smallest
     failure. The best (smallest L2) success is kept. Every run starts from x.
 
-    Batching: the objective is a sum of per-pair terms, so its minimiser is the tuple of
-    per-pair minimisers and one L-BFGS-B run over the concatenated vector solves the batch;
+    Joint problems: the objective is a sum of per-pair terms, so its minimiser is the tuple
+    of per-pair minimisers and one L-BFGS-B run over the concatenated vector solves them;
     only the stopping rule (and the shared curvature memory) differ from per-pair runs.
     iterations: objective / gradient evaluations (scipy's nfev) summed over the search.
     """
     assert objective in ("ce", "cw"), f"objective must be 'ce' or 'cw', got {objective!r}"
+    assert pairs_per_problem >= 1, f"pairs_per_problem must be >= 1, got {pairs_per_problem}"
     x, target, label, image_index = check_pairs(model, x, target, label, image_index)
     value_and_grad = _objective_fn(model, objective, output_temperature, kappa)
     x_adv, seconds = x.copy(), np.zeros(len(x))
     iterations = np.zeros(len(x), dtype=np.int64)
-    for batch in batches(len(x), batch_size):
+    for batch in batches(len(x), pairs_per_problem):
         start = time.perf_counter()
         xb, tb = x[batch], target[batch]
         const = np.full(len(xb), initial_const)
@@ -101,7 +107,7 @@ def lbfgs(
     meta = {
         "attack": "lbfgs", "objective": objective, "output_temperature": output_temperature,
         "kappa": kappa, "initial_const": initial_const, "search_steps": search_steps,
-        "max_iterations": max_iterations, "batch_size": batch_size,
+        "max_iterations": max_iterations, "pairs_per_problem": pairs_per_problem,
     }
     return attack_result(model, x, x_adv, target, label, image_index, iterations, seconds, meta)
 

@@ -77,13 +77,23 @@ class AttackResult:
         return cls(**arrays, meta=meta)
 
 
-def distances(x: np.ndarray, x_adv: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """L0 (pixels changed, any channel), L2 and L-infinity of x_adv - x, each (N,).
+# A pixel counts as changed once some channel moved by at least this much: the released
+# l0_attack.py's rule (its equal_count, and its freezing rule, treat |delta| < 1e-4 as
+# unchanged), so that the L0 attack's own notion of a changed pixel is the one reported.
+L0_CHANGED = 1e-4
+
+
+def distances(
+    x: np.ndarray, x_adv: np.ndarray, l0_changed: float = L0_CHANGED
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """L0 (pixels changed, any channel by >= l0_changed), L2 and L-infinity of x_adv - x, each (N,).
 
     x, x_adv: (N, H, W, C) float32 in [-0.5, 0.5].
     """
     delta = (x_adv.astype(np.float64) - x.astype(np.float64)).reshape(len(x), *x.shape[1:])
-    changed = np.any(np.abs(delta) > 1e-6, axis=-1)  # (N, H, W): a pixel counts once
+    # in float32, as the released code compares its float32 images with .0001
+    delta32 = np.abs(x_adv.astype(np.float32) - x.astype(np.float32)).reshape(delta.shape)
+    changed = np.any(delta32 >= np.float32(l0_changed), axis=-1)  # (N, H, W): a pixel counts once
     l0 = changed.reshape(len(x), -1).sum(axis=1).astype(np.float32)
     flat = delta.reshape(len(x), -1)
     l2 = np.sqrt((flat**2).sum(axis=1)).astype(np.float32)
