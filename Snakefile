@@ -11,6 +11,7 @@ include: "workflow/rules/training.smk"
 include: "workflow/rules/attacks.smk"
 include: "workflow/rules/tables.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/store.smk"
 
 
 rule all:

@@ -55,7 +55,9 @@ def tiny_run(tmp_path_factory):
     """The tiny profile end to end, in a scratch folder (as a user would run it, via snakemake)."""
     work = tmp_path_factory.mktemp("tiny")
     shutil.copy(REPO / "config.yaml", work / "config.yaml")
-    result = snakemake("--cores", "2", "--directory", str(work), "--configfile", str(TINY), cwd=work)
+    (work / "publish.yaml").write_text("store: {dir: null, publish: true}\n")  # fills work/store/tiny
+    result = snakemake("--cores", "2", "--directory", str(work), "--configfile", str(TINY), str(work / "publish.yaml"),
+                       cwd=work)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return work
 
@@ -103,7 +105,8 @@ def test_tiny_run_passes_its_audit(tiny_run, folder):
 
 
 def test_a_second_run_has_nothing_to_do(tiny_run):
-    result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY), cwd=tiny_run)
+    result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY), str(tiny_run / "publish.yaml"),
+                       cwd=tiny_run)
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
@@ -123,7 +126,8 @@ def test_changing_plotting_code_reruns_only_the_plots(tiny_run):
     before = plots.stat()
     try:
         os.utime(plots)  # as if edited now
-        result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY), cwd=tiny_run)
+        result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY),
+                           str(tiny_run / "publish.yaml"), cwd=tiny_run)
     finally:
         os.utime(plots, ns=(before.st_atime_ns, before.st_mtime_ns))
     jobs = planned_jobs(result.stdout + result.stderr)
@@ -170,3 +174,99 @@ def test_max_images_caps_one_attack_and_its_variants(tmp_path):
     found = re.findall(r"--n-images (\d+) .*?--summary \S+/(\w+)\.json", result.stdout + result.stderr)
     counts = {name: n for n, name in found}
     assert counts == {"jsma_f": "1", "jsma_f_divT": "1", "jsma_z": "2", "l2": "2"}, counts
+
+
+# ------------------------------------------------------------------ the store of results
+
+EXPENSIVE = {"train_standard", "train_half", "train_init", "train_teacher", "train_distilled", "attack",
+             "fragility", "transfer_examples", "logits"}
+
+
+def fresh_copy_with_store(tiny_run: Path, tmp_path: Path) -> Path:
+    """A new working copy (nothing in results/) that has the tiny run's store."""
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(REPO / "config.yaml", fresh / "config.yaml")
+    shutil.copytree(tiny_run / "store", fresh / "store")
+    return fresh
+
+
+def test_the_store_lets_a_fresh_copy_skip_every_training_and_attack(tiny_run, tmp_path):
+    fresh = fresh_copy_with_store(tiny_run, tmp_path)
+    result = snakemake("-n", "--directory", str(fresh), "--configfile", str(TINY), cwd=fresh)
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert "restore" in jobs and not jobs & EXPENSIVE, jobs
+    # and really: one figure's chain restores, plots, and trains nothing
+    target = "paper_outputs/tiny/figures/fig9_transfer_standard.pdf"
+    result = snakemake(target, "--cores", "2", "--directory", str(fresh), "--configfile", str(TINY), cwd=fresh)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (fresh / target).exists() and "train_half" not in result.stderr
+    assert "no job ran" in (fresh / "results/tiny/logs/restore/models/mnist/half_b.keras.log").read_text()
+
+
+def test_changed_epochs_retrain_only_the_networks_they_change(tiny_run, tmp_path):
+    fresh = fresh_copy_with_store(tiny_run, tmp_path)
+    (fresh / "epochs.yaml").write_text("training: {epochs: {mnist: 2, cifar10: 1}}\n")
+    result = snakemake("-n", "--directory", str(fresh), "--configfile", str(TINY), str(fresh / "epochs.yaml"),
+                       cwd=fresh)
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert {"train_standard", "train_teacher", "train_distilled", "attack"} <= jobs, jobs
+    assert "train_init" not in jobs, "the init network trains one epoch whatever training.epochs says"
+    assert "stored for another job (epochs: 1 in the store, 2 now" in result.stderr
+
+
+def test_a_changed_byte_in_a_stored_network_is_refused_and_it_is_retrained(tiny_run, tmp_path):
+    fresh = fresh_copy_with_store(tiny_run, tmp_path)
+    stored = fresh / "store/tiny/models/mnist/standard.keras"
+    raw = bytearray(stored.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    stored.write_bytes(bytes(raw))
+    result = snakemake("-n", "--directory", str(fresh), "--configfile", str(TINY), cwd=fresh)
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert "train_standard" in jobs and "train_init" not in jobs, jobs
+    assert "store/tiny/models/mnist/standard.keras: SHA-256" in result.stderr and "refused" in result.stderr
+
+
+def attack_command(run: Path, out: Path, checkpoint_minutes: float) -> list[str]:
+    """C&W L2 on the tiny distilled network, long enough to be killed in the middle."""
+    options = '{"binary_search_steps": 6, "max_iterations": 300, "learning_rate": 0.01, "initial_const": 0.001}'
+    return [str(BIN / "cw-distillation"), "attack", "--attack", "l2", "--options", options, "--targets", "all",
+            "--dataset", "mnist", "--data", str(run / "results/tiny/data/mnist.npz"),
+            "--model", str(run / "results/tiny/models/mnist/distilled_T100.keras"), "--n-images", "2",
+            "--batch-size", "6", "--checkpoint-minutes", str(checkpoint_minutes),
+            "--out", str(out), "--summary", str(out.with_suffix(".json"))]
+
+
+def test_a_killed_attack_job_resumes_from_its_checkpoint_to_the_same_result(tiny_run, tmp_path):
+    import signal
+    import time
+
+    import numpy as np
+
+    from cw_distillation.steps.attacking import checkpoint_path
+
+    whole = tmp_path / "whole.npz"
+    subprocess.run(attack_command(tiny_run, whole, 1e9), env=ENV, check=True, capture_output=True, timeout=600)
+    killed = tmp_path / "killed.npz"
+    ckpt = checkpoint_path(killed)
+    job = subprocess.Popen(attack_command(tiny_run, killed, 1e-4), env=ENV, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 300
+    while not ckpt.exists() and job.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    job.send_signal(signal.SIGKILL)
+    job.wait()
+    assert ckpt.exists() and not killed.exists(), "killed after its first checkpoint, before the end"
+    rerun = subprocess.run(attack_command(tiny_run, killed, 1e9), env=ENV, capture_output=True, text=True, timeout=600)
+    assert rerun.returncode == 0 and "resuming from checkpoint" in rerun.stderr, rerun.stderr[-2000:]
+    assert not ckpt.exists(), "a finished job removes its checkpoint"
+
+    damaged = tmp_path / "damaged.npz"
+    checkpoint_path(damaged).write_bytes(b"PK\x03\x04 truncated")
+    again = subprocess.run(attack_command(tiny_run, damaged, 1e9), env=ENV, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    [line] = [x for x in again.stderr.splitlines() if "discarding" in x]
+    assert str(checkpoint_path(damaged)) in line
+
+    with np.load(whole) as a, np.load(killed) as b, np.load(damaged) as c:
+        for name in ("x_adv", "l0", "l2", "linf", "success"):
+            assert a[name].tobytes() == b[name].tobytes() == c[name].tobytes(), name

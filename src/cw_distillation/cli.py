@@ -13,9 +13,9 @@ import sys
 from collections.abc import Sequence
 
 from cw_distillation import provenance
-from cw_distillation.steps import attacking, audit, data, reporting, training
+from cw_distillation.steps import attacking, audit, data, reporting, storing, training
 
-STAGES = [data, training, attacking, reporting, audit]
+STAGES = [data, training, attacking, reporting, storing, audit]
 
 
 def build_parser() -> argparse.ArgumentParser:

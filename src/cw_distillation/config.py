@@ -67,3 +67,33 @@ def validate_config(config: dict, schema: dict) -> dict:
 
 def load_config(path: str | Path, schema_path: str | Path) -> dict:
     return validate_config(yaml.safe_load(Path(path).read_text()) or {}, load_schema(schema_path))
+
+
+def merge(base: dict, override: dict) -> dict:
+    """``override`` over ``base``, recursively, as Snakemake merges a --configfile over the
+    Snakefile's configfile (dicts merge key by key; anything else is replaced)."""
+    out = dict(base)
+    for key, value in override.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def read_yaml(path: str | Path) -> dict:
+    """A YAML mapping; ConfigError naming the file (and line) for a syntax error."""
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
+    if data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}: a config must be a mapping of keys, not {type(data).__name__}")
+    return data or {}
+
+
+def workflow_config(profile: str | Path | None, base: str | Path, schema_path: str | Path) -> dict:
+    """The config a workflow run sees: ``profile`` merged over ``base`` (config.yaml), validated."""
+    config = read_yaml(base)
+    if profile is not None and Path(profile).resolve() != Path(base).resolve():
+        config = merge(config, read_yaml(profile))
+    return validate_config(config, load_schema(schema_path))

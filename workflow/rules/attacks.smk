@@ -20,18 +20,21 @@ rule attack:
         cpus_per_task=res("attack")["cpus_per_task"],
         gpu=res("attack")["gpu"],
     params:
+        publish=publish,
         attack=lambda w: attack_spec(w)[0],
         options=lambda w: json.dumps(attack_spec(w)[1], sort_keys=True),
         targets=lambda w: attack_spec(w)[2],
         n_images=attack_images,
         batch_size=ATTACK_CFG["batch_size"],
         seed=config["seed"],
+        checkpoint_minutes=config["checkpoint_minutes"],
     shell:
         "cw-distillation attack --attack {params.attack} --options '{params.options}' --targets {params.targets}"
         " --dataset {wildcards.dataset} --data {input.data} --model {input.model} --n-images {params.n_images}"
-        " --batch-size {params.batch_size} --seed {params.seed} --out {output.result} --summary {output.summary}"
+        " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --seed {params.seed}"
+        " --out {output.result} --summary {output.summary}"
         " --rule attack --wildcards dataset={wildcards.dataset},model={wildcards.model},attack={wildcards.attack}"
-        " 2>&1 | tee {log}"
+        " 2>&1 | tee {log}{params.publish}"
 
 
 # Section VIII.A's diagnosis on a network: exactly-zero float32 gradients and saturated softmax, with and without F/T.
@@ -51,12 +54,13 @@ rule fragility:
         cpus_per_task=res("attack")["cpus_per_task"],
         gpu=res("attack")["gpu"],
     params:
+        publish=publish,
         n_images=lambda w: ATTACK_CFG["n_images"][w.dataset],
         temperature=lambda w: model_temperature(w.model),
     shell:
         "cw-distillation fragility --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
         " --n-images {params.n_images} --temperature {params.temperature} --out {output}"
-        " --rule fragility --wildcards dataset={wildcards.dataset},model={wildcards.model} 2>&1 | tee {log}"
+        " --rule fragility --wildcards dataset={wildcards.dataset},model={wildcards.model} 2>&1 | tee {log}{params.publish}"
 
 
 # Section VIII.D: high-confidence examples on the source network, every kappa in one batch.
@@ -76,6 +80,7 @@ rule transfer_examples:
         cpus_per_task=res("attack")["cpus_per_task"],
         gpu=res("attack")["gpu"],
     params:
+        publish=publish,
         kappas=" ".join(str(k) for k in config["transfer"]["kappas"]),
         n_images=config["transfer"]["n_images"],
         targets=config["transfer"]["targets"],
@@ -88,12 +93,13 @@ rule transfer_examples:
             sort_keys=True,
         ),
         batch_size=ATTACK_CFG["batch_size"],
+        checkpoint_minutes=config["checkpoint_minutes"],
     shell:
         "cw-distillation transfer-attack --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
         " --n-images {params.n_images} --kappas {params.kappas} --options '{params.options}'"
         " --targets {params.targets} --seed {params.seed}"
-        " --batch-size {params.batch_size} --out {output}"
-        " --rule transfer_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+        " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --out {output}"
+        " --rule transfer_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"
 
 
 # The target network's predictions on those examples (half_b for Fig. 9, the distilled network for Fig. 10).

@@ -1,7 +1,12 @@
 import json
 import os
+import shlex
+import sys
+from pathlib import Path
 
+from cw_distillation import plan, store
 from cw_distillation.config import load_schema, validate_config
+from cw_distillation.plan import model_temperature, t_name
 from cw_distillation.provenance import config_digest
 
 # Validate before any job starts: a wrong key, type or value stops here, naming the key.
@@ -64,11 +69,6 @@ def res(kind):
 TRAINING = config["training"]
 
 
-def t_name(t):
-    """A temperature as it appears in file names: 100 -> "100", 2.5 -> "2.5"."""
-    return f"{t:g}"
-
-
 MAIN_T = t_name(TRAINING["main_temperature"])
 SWEEP = TRAINING["sweep_dataset"]
 TRANSFER = TRAINING["transfer_dataset"]
@@ -127,50 +127,19 @@ FRAGILITY_VARIANTS = ATTACK_CFG["fragility_variants"]
 SWEEP_ATTACKS = ["l2_random", "jsma_f_random"]
 
 
-def model_temperature(model):
-    """T of a distilled (or teacher) network, from its name: distilled_T100 -> 100.0."""
-    if "_T" not in model:
-        raise ValueError(f"the attack variant needs a distilled network, not {model!r}")
-    return float(model.rsplit("_T", 1)[1])
-
-
-# Variants that change an attack's objective or output (beside the _divT fix and _random targets).
-VARIANTS = {
-    "lbfgs_cw": ("lbfgs", {"objective": "cw"}),
-    "deepfool_softmax": ("deepfool", {"output": "softmax"}),
-}
-
-
-def parse_variant(variant):
-    """(table attack, options it changes, divides by T, random target) of an {attack} wildcard:
-    jsma_f_divT -> (jsma_f, {}, True, False), lbfgs_cw -> (lbfgs, {objective: cw}, False, False).
-    """
-    random = variant.endswith("_random")
-    name = variant.removesuffix("_random")
-    divide_by_t = name.endswith("_divT")
-    table, fix = VARIANTS.get(
-        name.removesuffix("_divT"), (name.removesuffix("_divT"), {})
-    )
-    return table, fix, divide_by_t, random
-
-
 def attack_spec(wildcards):
-    """(attack, options, targets) of an attack variant: the base attack, its config, and the fix it applies."""
-    table, fix, divide_by_t, random = parse_variant(wildcards.attack)
-    if divide_by_t:  # the paper's fix: F'(x) = softmax(Z(x) / T)
-        fix = {**fix, "output_temperature": model_temperature(wildcards.model)}
-    targets = "random" if random else "all"
-    if table in ("jsma_z", "jsma_f"):
-        return "jsma", {**ATTACK_CFG["jsma"], "variant": table[-1], **fix}, targets
-    return table, {**ATTACK_CFG[table], **fix}, targets
+    """(attack, options, targets) of an attack variant (see plan.attack_spec)."""
+    return plan.attack_spec(config, wildcards.model, wildcards.attack)
 
 
 def attack_images(wildcards):
-    table, _, _, random = parse_variant(wildcards.attack)
-    if random:
-        return ATTACK_CFG["sweep_images"]
-    n_images = ATTACK_CFG["n_images"][wildcards.dataset]
-    return min(n_images, ATTACK_CFG["max_images"].get(table, n_images))
+    return plan.attack_images(config, wildcards.dataset, wildcards.attack)
+
+
+def train_seed(wildcards, output):
+    """The training seed of the network a rule writes (see plan.SEED_OFFSETS)."""
+    name = os.path.basename(output.model).removesuffix(".keras")
+    return plan.train_seed(config["seed"], name)
 
 
 def attack_result(dataset, model, attack):
@@ -238,3 +207,52 @@ REPORT_CODE = [
     workflow.source_path("../../src/cw_distillation/reference.py"),
     workflow.source_path("../../src/cw_distillation/reference_results.yaml"),
 ]
+
+
+# ------------------------------------------------------------------ the store of results
+
+STORE_CFG = config["store"]
+STORE = STORE_CFG["dir"] or f"store/{PROFILE}"
+if STORE_CFG["dir"] and not os.path.isdir(STORE) and not STORE_CFG["publish"]:
+    print(
+        f"config key 'store.dir': store folder {STORE} does not exist; every job is computed",
+        file=sys.stderr,
+    )
+
+
+_STORE_PARTS = {}
+
+
+def store_parts(rel):
+    """The parts (what its key is made of) of the job that writes results/<profile>/<rel>."""
+    if rel not in _STORE_PARTS:
+        _STORE_PARTS[rel] = store.parts_for(config, rel)
+    return _STORE_PARTS[rel]
+
+
+def restore_input(wildcards):
+    """The entry's record and file where it verifies and should be used (store.entry_to_use);
+    else a path nothing makes, so that the job that computes the file runs instead."""
+    rel = wildcards.stored
+    parts = store_parts(rel) if os.path.isdir(STORE) else None
+    restore, why = store.entry_to_use(Path(STORE), Path(RESULTS), rel, parts)
+    if why:
+        print(f"store: {why}", file=sys.stderr)
+    record = f"{STORE}/{rel}{store.SUFFIX}"
+    return (
+        {"record": record, "entry": f"{STORE}/{rel}"}
+        if restore
+        else {"record": f"{record}.unused"}
+    )
+
+
+def publish(wildcards, output):
+    """The shell tail that puts a storable job's outputs into the store (store.publish)."""
+    files = [f for f in output if store_parts(os.path.relpath(f, RESULTS)) is not None]
+    if not STORE_CFG["publish"] or not files:
+        return ""
+    parts = json.dumps(store_parts(os.path.relpath(files[0], RESULTS)), sort_keys=True)
+    return (
+        f" && cw-distillation store put --store {shlex.quote(STORE)} --results {RESULTS}"
+        f" --parts {shlex.quote(parts)} {' '.join(map(shlex.quote, files))}"
+    )

@@ -19,16 +19,17 @@ rule train_standard:
         cpus_per_task=res("train")["cpus_per_task"],
         gpu=res("train")["gpu"],
     params:
+        publish=publish,
         split=split_flags,
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
-        seed=config["seed"],
+        seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/standard",
     shell:
         "cw-distillation train --role standard --dataset {wildcards.dataset} --data {input.data} {params.split}"
         " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
         " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
-        " --rule train_standard --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+        " --rule train_standard --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"
 
 
 # Two standard networks on disjoint halves of the training images (source and target of Fig. 9).
@@ -48,16 +49,17 @@ rule train_half:
         cpus_per_task=res("train")["cpus_per_task"],
         gpu=res("train")["gpu"],
     params:
+        publish=publish,
         split=split_flags,
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
-        seed=lambda w: config["seed"] + {"a": 3, "b": 4}[w.half],
+        seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/half_{{half}}",
     shell:
         "cw-distillation train --role half --half {wildcards.half} --dataset {wildcards.dataset} --data {input.data}"
         " {params.split} --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
         " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
-        " --rule train_half --wildcards dataset={wildcards.dataset},half={wildcards.half} 2>&1 | tee {log}"
+        " --rule train_half --wildcards dataset={wildcards.dataset},half={wildcards.half} 2>&1 | tee {log}{params.publish}"
 
 
 # Distillation, step 0 (the reference's): one epoch from scratch at T = 1; starts teacher and student.
@@ -77,13 +79,14 @@ rule train_init:
         cpus_per_task=res("train")["cpus_per_task"],
         gpu=res("train")["gpu"],
     params:
+        publish=publish,
         split=split_flags,
         batch_size=TRAINING["batch_size"],
-        seed=config["seed"],
+        seed=train_seed,
     shell:
         "cw-distillation train --role init --dataset {wildcards.dataset} --data {input.data} {params.split}"
         " --batch-size {params.batch_size} --seed {params.seed} --out {output.model} --metrics {output.metrics}"
-        " --rule train_init --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+        " --rule train_init --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"
 
 
 # Distillation, step 1: the teacher, trained at temperature T on the hard labels.
@@ -104,10 +107,11 @@ rule train_teacher:
         cpus_per_task=res("train")["cpus_per_task"],
         gpu=res("train")["gpu"],
     params:
+        publish=publish,
         split=split_flags,
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
-        seed=config["seed"] + 1,
+        seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/teacher_T{{temperature}}",
     shell:
         "cw-distillation train --role teacher --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
@@ -115,7 +119,7 @@ rule train_teacher:
         " --batch-size {params.batch_size} --seed {params.seed} --checkpoint-dir {params.checkpoints}"
         " --out {output.model} --metrics {output.metrics}"
         " --rule train_teacher --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
-        " 2>&1 | tee {log}"
+        " 2>&1 | tee {log}{params.publish}"
 
 
 # Distillation, step 2: the training images relabelled with the teacher's softmax(Z/T).
@@ -163,10 +167,11 @@ rule train_distilled:
         cpus_per_task=res("train")["cpus_per_task"],
         gpu=res("train")["gpu"],
     params:
+        publish=publish,
         split=split_flags,
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
-        seed=config["seed"] + 2,
+        seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/distilled_T{{temperature}}",
     shell:
         "cw-distillation train --role student --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
@@ -174,7 +179,7 @@ rule train_distilled:
         " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
         " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
         " --rule train_distilled --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
-        " 2>&1 | tee {log}"
+        " 2>&1 | tee {log}{params.publish}"
 
 
 # A network's logits on the test set (for the statistics of Section VIII.A).
@@ -192,7 +197,9 @@ rule logits:
         mem_mb=res("light")["mem_mb"],
         runtime=res("light")["runtime"],
         cpus_per_task=res("light")["cpus_per_task"],
+    params:
+        publish=publish,
     shell:
         "cw-distillation logits --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
         " --out {output} --rule logits --wildcards dataset={wildcards.dataset},model={wildcards.model}"
-        " 2>&1 | tee {log}"
+        " 2>&1 | tee {log}{params.publish}"

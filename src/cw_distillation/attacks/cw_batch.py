@@ -20,6 +20,7 @@ import numpy as np
 from keras import ops
 
 from cw_distillation.attacks.result import AttackResult, distances
+from cw_distillation.checkpoint import Checkpoint
 
 Tensor = Any
 State = dict[str, Any]  # name -> (B, ...) array, one row per pair in the batch
@@ -158,17 +159,36 @@ def compile_loop(
 
 def run(
     batch: PairBatch, steps: Callable[[State], State], collect: Callable[[np.ndarray], None],
-    desc: str = "attack", progress: bool = True,
+    desc: str = "attack", progress: bool = True, checkpoint: Checkpoint | None = None,
+    outputs: dict[str, np.ndarray] | None = None,
 ) -> np.ndarray:
     """Step the batch until every pair is done, ``collect(rows)`` taking each finished
-    row's result. Returns seconds per pair (n_pairs,): each call's time split over its rows."""
+    row's result. Returns seconds per pair (n_pairs,): each call's time split over its rows.
+
+    With ``checkpoint``, the whole state -- the rows in flight (``batch.dev``), the queue,
+    ``outputs`` (the arrays ``collect`` fills, updated in place) and the seconds -- is saved
+    between two calls whenever it is due, and a run resumes from it: the calls that follow
+    see the same state as in an uninterrupted run, so the result is the same.
+    """
     import sys
 
     from tqdm.auto import tqdm
 
+    outputs = outputs or {}
     seconds = np.zeros(batch.n_pairs)
-    # Long runs (hours on a CPU) show pairs done; in a log file, a line every 30 s at most.
-    with tqdm(total=batch.n_pairs, unit="pair", desc=desc, disable=not progress,
+    state = checkpoint.load() if checkpoint is not None else None
+    if state is not None:
+        batch.dev = {k.removeprefix("dev/"): ops.convert_to_tensor(v) for k, v in state.items()
+                     if k.startswith("dev/")}
+        batch.pair, batch.next_pair = state["pair"], int(state["next_pair"])
+        seconds[:] = state["seconds"]
+        for name, array in outputs.items():
+            array[...] = state[f"out/{name}"]
+    done_steps = int(sum(np.sum(a) for k, a in outputs.items() if k == "iterations"))
+    # Long runs (hours on a CPU) show pairs done and Adam steps taken; in a log file, a line
+    # every 30 s at most.
+    with tqdm(total=batch.n_pairs, initial=batch.next_pair - len(batch.pair), unit="pair",
+              desc=desc, disable=not progress,
               mininterval=0.5 if sys.stderr.isatty() else 30.0) as bar:
         while len(batch.pair):
             start, held = time.perf_counter(), batch.pair.copy()
@@ -176,9 +196,18 @@ def run(
             ended = np.flatnonzero(ops.convert_to_numpy(batch.dev["ended"]))
             if len(ended):
                 collect(ended)
+                done_steps += int(np.sum(ops.convert_to_numpy(ops.take(batch.dev["steps"], ended, axis=0))))
                 batch.replace(ended)
                 bar.update(len(ended))
             seconds[held] += (time.perf_counter() - start) / len(held)
+            in_flight = int(np.sum(ops.convert_to_numpy(batch.dev["steps"]))) if len(batch.pair) else 0
+            bar.set_postfix(steps=f"{done_steps + in_flight:,}", in_flight=len(batch.pair), refresh=False)
+            if checkpoint is not None and len(batch.pair) and checkpoint.due():
+                checkpoint.save({
+                    **{f"dev/{k}": ops.convert_to_numpy(v) for k, v in batch.dev.items()},
+                    "pair": batch.pair, "next_pair": np.array(batch.next_pair),
+                    "seconds": seconds, **{f"out/{k}": v for k, v in outputs.items()},
+                })
     return seconds
 
 

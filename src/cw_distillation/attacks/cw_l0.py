@@ -42,6 +42,7 @@ from cw_distillation.attacks.cw_batch import (
     target_and_other,
 )
 from cw_distillation.attacks.result import L0_CHANGED, AttackResult
+from cw_distillation.checkpoint import Checkpoint
 
 MARGIN = 0.01  # the reference's inner L2 wants Z_t to beat the others by 0.01 ...
 SOLVED = 1e-4  # ... and calls a round solved once that hinge loss is below 1e-4
@@ -152,6 +153,7 @@ def attack(
     batch_size: int = 100,
     image_index: np.ndarray | None = None,
     label: np.ndarray | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> AttackResult:
     """Targeted C&W L0 adversarial examples, one per (x[i], target[i]).
 
@@ -164,6 +166,7 @@ def attack(
     const_factor: growth of c after a failed value; smaller is more precise, slower.
     batch_size: pairs optimised together in one compiled step (memory vs throughput).
     image_index, label: stored in the result (default 0..N-1 and the model's class of x).
+    checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
     """
     x, target, onehot = prepare(model, x, target, batch_size)
     n = len(x)
@@ -188,7 +191,8 @@ def attack(
 
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor)
     steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect, desc="C&W L0")
+    seconds = run(batch, steps, collect, desc="C&W L0", checkpoint=checkpoint,
+                  outputs={"x_adv": x_adv, "iterations": iterations})
     meta = {
         "attack": "cw_l0", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,

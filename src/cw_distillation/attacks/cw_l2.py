@@ -43,6 +43,7 @@ from cw_distillation.attacks.cw_batch import (
     target_and_other,
 )
 from cw_distillation.attacks.result import AttackResult
+from cw_distillation.checkpoint import Checkpoint
 
 
 def next_const(
@@ -173,6 +174,7 @@ def attack(
     batch_size: int = 100,
     image_index: np.ndarray | None = None,
     label: np.ndarray | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> AttackResult:
     """Targeted C&W L2 adversarial examples, one per (x[i], target[i]).
 
@@ -189,6 +191,7 @@ def attack(
         pairs, as the released code decides on its batch) or "pair" (each pair's own).
     batch_size: pairs optimised together in one compiled step (memory vs throughput).
     image_index, label: stored in the result (default 0..N-1 and the model's class of x).
+    checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
     """
     x, target, onehot = prepare(model, x, target, batch_size)
     n = len(x)
@@ -222,7 +225,8 @@ def attack(
     by_group = abort_early and group[-1] + 1 < n
     one_step = _step_fn(model, learning_rate, max_iterations, abort_early, binary_search_steps, by_group)
     steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect, desc="C&W L2")
+    seconds = run(batch, steps, collect, desc="C&W L2", checkpoint=checkpoint,
+                  outputs={"x_adv": x_adv, "iterations": iterations})
     meta = {
         "attack": "cw_l2",
         "confidence": kappa.tolist() if np.ndim(confidence) else float(confidence),

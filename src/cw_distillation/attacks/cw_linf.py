@@ -39,6 +39,7 @@ from cw_distillation.attacks.cw_batch import (
     target_and_other,
 )
 from cw_distillation.attacks.result import AttackResult
+from cw_distillation.checkpoint import Checkpoint
 
 SOLVED = 1e-4  # a round is solved once its loss is below 1e-4 * c (and the target wins)
 SMALLEST_TAU = 1 / 256  # below one grey level of an 8-bit image there is nothing to gain
@@ -115,6 +116,7 @@ def attack(
     batch_size: int = 100,
     image_index: np.ndarray | None = None,
     label: np.ndarray | None = None,
+    checkpoint: Checkpoint | None = None,
 ) -> AttackResult:
     """Targeted C&W L-infinity adversarial examples, one per (x[i], target[i]).
 
@@ -128,6 +130,7 @@ def attack(
     decrease_factor: tau shrinks by this after a success; closer to 1 is more precise, slower.
     batch_size: pairs optimised together in one compiled step (memory vs throughput).
     image_index, label: stored in the result (default 0..N-1 and the model's class of x).
+    checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
     """
     x, target, onehot = prepare(model, x, target, batch_size)
     n = len(x)
@@ -154,7 +157,8 @@ def attack(
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor,
                         decrease_factor)
     steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect, desc="C&W Linf")
+    seconds = run(batch, steps, collect, desc="C&W Linf", checkpoint=checkpoint,
+                  outputs={"x_adv": x_adv, "iterations": iterations})
     meta = {
         "attack": "cw_linf", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cw_distillation import provenance
-from cw_distillation.files import atomic_path, jsonable, write_text_atomic
+from cw_distillation.checkpoint import Checkpoint, fingerprint
+from cw_distillation.files import atomic_path, jsonable, sha256_file, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 
 log = logging.getLogger("cw_distillation")
@@ -40,6 +41,41 @@ ATTACKS = {
     "lbfgs": AttackSpec("cw_distillation.attacks.lbfgs", "lbfgs", True, "l2"),
     "deepfool": AttackSpec("cw_distillation.attacks.deepfool", "deepfool", False, "l2"),
 }
+
+
+CW_ATTACKS = ("l0", "l2", "linf")  # batched with a queue of pairs (attacks/cw_batch.py)
+
+
+def checkpoint_path(out: str | Path) -> Path:
+    """Where the attack job writing ``out`` keeps its checkpoint (beside it, hidden)."""
+    out = Path(out)
+    return out.with_name(f".{out.stem}.checkpoint.npz")
+
+
+def _in_batches(fn, model, x, goal, kwargs: dict, batch_size: int, ckpt):
+    """``fn`` over consecutive batches of pairs, the finished ones checkpointed: the batches
+    are those the attack makes itself (``pairs.batches``), so the result is the one-call one."""
+    import numpy as np
+
+    from cw_distillation.attacks.pairs import batches
+    from cw_distillation.attacks.result import AttackResult
+
+    state = ckpt.load() or {}
+    parts = [AttackResult(**{k: state[f"{i}/{k}"] for k in AttackResult.ARRAYS}, meta={})
+             for i in range(int(state.get("done", 0)))]
+    per_pair = {k for k, v in kwargs.items() if isinstance(v, np.ndarray) and len(v) == len(x)}
+    for i, rows in enumerate(batches(len(x), batch_size)):
+        if i < len(parts):
+            continue
+        sliced = {k: (v[rows] if k in per_pair else v) for k, v in kwargs.items()}
+        parts.append(fn(model, x[rows], goal[rows], **sliced))
+        log.info("%s: %d of %d pairs done", ckpt.path.name.removesuffix(".checkpoint.npz").lstrip("."),
+                 rows.stop, len(x))
+        if ckpt.due() and rows.stop < len(x):  # the last batch is never checkpointed, so its meta is fresh
+            ckpt.save({"done": np.array(len(parts)),
+                       **{f"{j}/{k}": getattr(p, k) for j, p in enumerate(parts) for k in AttackResult.ARRAYS}})
+    merged = {k: np.concatenate([getattr(p, k) for p in parts]) for k in AttackResult.ARRAYS}
+    return AttackResult(**merged, meta=parts[-1].meta)
 
 
 def network_and_images(args: argparse.Namespace):
@@ -84,10 +120,20 @@ def attack(args: argparse.Namespace) -> int:
         options,
     )
     t0 = time.perf_counter()
+    ckpt = Checkpoint(
+        checkpoint_path(args.out),
+        fingerprint(args.attack, options, args.targets, args.batch_size, x, label, image_index,
+                    np.asarray([] if target is None else target), sha256_file(args.model)),
+        every_s=args.checkpoint_minutes * 60,
+    )
+    goal = target if spec.targeted else label
+    kwargs = {"image_index": image_index, "batch_size": args.batch_size, **options}
     if spec.targeted:
-        result = fn(model, x, target, image_index=image_index, label=label, batch_size=args.batch_size, **options)
-    else:
-        result = fn(model, x, label, image_index=image_index, batch_size=args.batch_size, **options)
+        kwargs["label"] = label
+    if args.attack in CW_ATTACKS:  # the in-flight state of every pair is checkpointed
+        result = fn(model, x, goal, checkpoint=ckpt, **kwargs)
+    else:  # one batch of pairs at a time, as the attack itself batches them; finished batches are kept
+        result = _in_batches(fn, model, x, goal, kwargs, args.batch_size, ckpt)
     wall = time.perf_counter() - t0
     # success is re-checked on the final examples, by the network's own argmax at T = 1
     final = predict_logits(model, result.x_adv).argmax(1)
@@ -123,6 +169,7 @@ def attack(args: argparse.Namespace) -> int:
     with atomic_path(args.out) as tmp:
         result.save(tmp)
     provenance.write_manifest(args.out, step)
+    ckpt.clear()
     per_image = spec.targeted and args.targets == "all"  # best / worst need every target of an image
     summary = {
         "attack": args.attack,
@@ -205,10 +252,16 @@ def transfer_attack(args: argparse.Namespace) -> int:
         len(x),
     )
     t0 = time.perf_counter()
+    ckpt = Checkpoint(
+        checkpoint_path(args.out),
+        fingerprint("transfer", options, args.batch_size, x, target, kappa, sha256_file(args.model)),
+        every_s=args.checkpoint_minutes * 60,
+    )
     result = cw_l2.attack(
         model,
         x,
         target,
+        checkpoint=ckpt,
         confidence=kappa,
         image_index=image_index,
         label=arrays["y_test"][image_index],
@@ -247,6 +300,7 @@ def transfer_attack(args: argparse.Namespace) -> int:
             meta=np.array(json.dumps(jsonable(result.meta))),
         )
     provenance.write_manifest(args.out, step)
+    ckpt.clear()
     for k in kappas:
         sel = kappa == k
         log.info("kappa %g: source success %.3f", k, float(np.mean(result.success[sel])))
@@ -298,6 +352,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="all 9 incorrect targets per image, or one random target (seeded by image index)",
     )
     p.add_argument("--batch-size", type=int, default=100, help="pairs optimised together")
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0,
+                   help="minutes between checkpoints (beside --out, hidden; removed when the job ends)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", required=True, type=Path, help=".npz (AttackResult)")
     p.add_argument("--summary", required=True, type=Path, help=".json (success, best/average/worst, timing)")
@@ -328,6 +384,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--checkpoint-minutes", type=float, default=5.0, help="minutes between checkpoints")
     p.add_argument("--out", required=True, type=Path, help=".npz")
     add_step_options(p)
     p.set_defaults(handler=transfer_attack)

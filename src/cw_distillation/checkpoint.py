@@ -1,0 +1,84 @@
+"""Checkpoints of a long attack: its state written atomically every few minutes, so that a
+killed job resumes where it was and ends with the result of an uninterrupted run.
+
+A checkpoint holds named numpy arrays and the job's fingerprint (a digest of its inputs and
+settings). One that cannot be read, or that another job wrote, is named in one line and
+discarded: the job then starts cleanly, never stuck on a traceback.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from cw_distillation.files import atomic_path
+
+log = logging.getLogger("cw_distillation")
+
+
+def fingerprint(*parts: Any) -> str:
+    """A digest of a job's inputs: arrays by their bytes, shape and dtype; the rest as JSON."""
+    digest = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            a = np.ascontiguousarray(part)
+            digest.update(f"{a.shape} {a.dtype.str}".encode())
+            digest.update(memoryview(a).cast("B"))
+        else:
+            digest.update(json.dumps(part, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+class Checkpoint:
+    """One job's checkpoint file.
+
+    path: where it lives (beside the job's output); fingerprint: the job's identity;
+    every_s: seconds between saves (``due``).
+    """
+
+    def __init__(self, path: str | Path, fingerprint: str, every_s: float = 300.0) -> None:
+        self.path, self.fingerprint, self.every_s = Path(path), fingerprint, every_s
+        self.last = time.monotonic()
+        self.saves = 0
+
+    def load(self) -> dict[str, np.ndarray] | None:
+        """The saved arrays, or None (no checkpoint; or a damaged or foreign one, discarded)."""
+        if not self.path.exists():
+            return None
+        try:
+            with np.load(self.path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            written_for = str(arrays.pop("__fingerprint__"))
+        except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as err:
+            log.warning("discarding unreadable checkpoint %s (%s: %s); starting over",
+                        self.path, type(err).__name__, err)
+            self.clear()
+            return None
+        if written_for != self.fingerprint:
+            log.warning("discarding checkpoint %s: written by another job (other inputs or "
+                        "settings); starting over", self.path)
+            self.clear()
+            return None
+        log.info("resuming from checkpoint %s", self.path)
+        return arrays
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.every_s
+
+    def save(self, arrays: dict[str, np.ndarray]) -> None:
+        with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, __fingerprint__=np.array(self.fingerprint), **arrays)
+        self.last = time.monotonic()
+        self.saves += 1
+        log.info("checkpoint %d written: %s", self.saves, self.path)
+
+    def clear(self) -> None:
+        self.path.unlink(missing_ok=True)

@@ -1,0 +1,77 @@
+"""What one workflow job computes, from the config and its wildcards, in plain Python.
+
+The Snakemake rules and the store of results (``store``) both need it: the rules to build
+a job's command, the store to key its result by everything that shapes it. Defining it
+once here keeps the two from drifting apart.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Variants that change an attack's objective or output (beside the _divT fix and _random targets).
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    "lbfgs_cw": ("lbfgs", {"objective": "cw"}),
+    "deepfool_softmax": ("deepfool", {"output": "softmax"}),
+}
+
+# Offsets of each training's seed from the config's, so that no two networks share one.
+SEED_OFFSETS = {"standard": 0, "init": 0, "teacher": 1, "distilled": 2, "half_a": 3, "half_b": 4}
+
+
+def t_name(t: float) -> str:
+    """A temperature as it appears in file names: 100 -> "100", 2.5 -> "2.5"."""
+    return f"{t:g}"
+
+
+def model_temperature(model: str) -> float:
+    """T of a distilled (or teacher) network, from its name: distilled_T100 -> 100.0."""
+    if "_T" not in model:
+        raise ValueError(f"the attack variant needs a distilled network, not {model!r}")
+    return float(model.rsplit("_T", 1)[1])
+
+
+def model_role(name: str) -> str:
+    """standard, init, teacher, distilled, half_a or half_b, from a network's file name."""
+    role = name.split("_T", 1)[0]
+    if role not in SEED_OFFSETS:
+        raise ValueError(f"no network is called {name!r}")
+    return role
+
+
+def train_seed(seed: int, name: str) -> int:
+    """The training seed of network ``name`` under the config's ``seed``."""
+    return seed + SEED_OFFSETS[model_role(name)]
+
+
+def parse_variant(variant: str) -> tuple[str, dict[str, Any], bool, bool]:
+    """(table attack, options it changes, divides by T, random target) of an {attack} wildcard:
+    jsma_f_divT -> (jsma_f, {}, True, False), lbfgs_cw -> (lbfgs, {objective: cw}, False, False).
+    """
+    random = variant.endswith("_random")
+    name = variant.removesuffix("_random")
+    divide_by_t = name.endswith("_divT")
+    table, fix = VARIANTS.get(name.removesuffix("_divT"), (name.removesuffix("_divT"), {}))
+    return table, dict(fix), divide_by_t, random
+
+
+def attack_spec(config: dict, model: str, variant: str) -> tuple[str, dict[str, Any], str]:
+    """(attack, options, targets) of an attack variant: the base attack, its config, and the fix it applies."""
+    attacks = config["attacks"]
+    table, fix, divide_by_t, random = parse_variant(variant)
+    if divide_by_t:  # the paper's fix: F'(x) = softmax(Z(x) / T)
+        fix = {**fix, "output_temperature": model_temperature(model)}
+    targets = "random" if random else "all"
+    if table in ("jsma_z", "jsma_f"):
+        return "jsma", {**attacks["jsma"], "variant": table[-1], **fix}, targets
+    return table, {**attacks[table], **fix}, targets
+
+
+def attack_images(config: dict, dataset: str, variant: str) -> int:
+    """How many test images the variant attacks (the sweep's, or the dataset's capped per attack)."""
+    attacks = config["attacks"]
+    table, _, _, random = parse_variant(variant)
+    if random:
+        return attacks["sweep_images"]
+    n_images = attacks["n_images"][dataset]
+    return min(n_images, attacks["max_images"].get(table, n_images))

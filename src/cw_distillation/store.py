@@ -1,0 +1,319 @@
+"""A verified store of expensive results (trained networks, attack results), keyed by
+everything that shapes them, so that a fresh clone reuses them instead of recomputing.
+
+An entry is one file of ``results/<profile>/`` copied to ``<store>/<same relative path>``
+with its provenance manifest and a ``.store.json`` that records the job's key: the SHA-256
+of the job's *parts* (its kind, wildcards, the config values it reads, the keys of the jobs
+it depends on, and a digest of the library code that shapes its result) and the file's
+SHA-256. An entry is used only when its key equals the key the current config and code
+give and its bytes match; otherwise the reason is printed and the job is recomputed.
+
+Why not Snakemake's between-workflow cache (``cache: True``): its key covers a rule's
+command and params, not the library code the command runs; it hashes the download rule's
+absolute mirror path, so a clone in another folder never hits; and it hands back a cached
+file without checking its bytes. Here the key is computed from the config and the code
+alone (like Snakemake's, a Merkle chain over the jobs), and every use verifies the bytes.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+import cw_distillation
+from cw_distillation import plan
+from cw_distillation.files import atomic_path, sha256_file, write_text_atomic
+from cw_distillation.provenance import manifest_path
+
+FORMAT = 1
+SUFFIX = ".store.json"
+PACKAGE = Path(cw_distillation.__file__).parent
+
+# Modules that record, check or plan results without shaping them: a change to them never
+# makes a stored result stale (and their imports are not followed).
+NOT_SHAPING = frozenset({
+    "cw_distillation.provenance", "cw_distillation.files", "cw_distillation.cli",
+    "cw_distillation.steps", "cw_distillation.store", "cw_distillation.plan",
+    "cw_distillation.config", "cw_distillation.checkpoint", "cw_distillation.progress",
+})
+TRAINING_CODE = ("cw_distillation.steps.training",)
+ATTACK_CODE = ("cw_distillation.steps.attacking",)
+ATTACK_MODULES = {  # the module of each attack (steps/attacking.py loads them by name)
+    "l2": "cw_distillation.attacks.cw_l2", "l0": "cw_distillation.attacks.cw_l0",
+    "linf": "cw_distillation.attacks.cw_linf", "fgs": "cw_distillation.attacks.gradient_sign",
+    "igs": "cw_distillation.attacks.gradient_sign", "jsma": "cw_distillation.attacks.jsma",
+    "lbfgs": "cw_distillation.attacks.lbfgs", "deepfool": "cw_distillation.attacks.deepfool",
+}
+
+
+# ------------------------------------------------------------------ code digests
+
+
+def _module_file(name: str) -> Path | None:
+    if name == "cw_distillation":
+        return PACKAGE / "__init__.py"
+    rel = Path(*name.split(".")[1:])
+    for candidate in (PACKAGE / rel.with_suffix(".py"), PACKAGE / rel / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _normalised(path: Path) -> tuple[str, list[str]]:
+    """(the module's AST without docstrings, as text; the cw_distillation modules it imports).
+
+    Comments, docstrings and layout are left out, so that rewording never invalidates a result.
+    """
+    tree = ast.parse(path.read_text(), filename=str(path))
+    imports: list[str] = []
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
+            getattr(body[0], "value", None), ast.Constant
+        ) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+        if isinstance(node, ast.Import):
+            imports += [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imports += [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+    return ast.dump(tree), [m for m in imports if m.split(".")[0] == "cw_distillation"]
+
+
+@functools.cache
+def code_digest(roots: tuple[str, ...]) -> str:
+    """SHA-256 over the code of ``roots`` and every cw_distillation module they import,
+    transitively (package __init__ files included; NOT_SHAPING modules left out)."""
+    seen: dict[str, str] = {}
+    todo = list(roots)
+    while todo:
+        name = todo.pop()
+        if name in seen or name in NOT_SHAPING:
+            continue
+        path = _module_file(name)
+        if path is None:
+            continue
+        seen[name], imported = _normalised(path)
+        parents = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]
+        todo += imported + parents
+    digest = hashlib.sha256()
+    for name in sorted(seen):
+        digest.update(f"{name}\n{seen[name]}\n".encode())
+    return digest.hexdigest()
+
+
+# ------------------------------------------------------------------ job parts and keys
+
+
+def key_of(parts: dict) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def data_parts(config: dict, dataset: str) -> dict:
+    from cw_distillation.data.sources import OFFICIAL
+
+    synthetic = config["data"]["synthetic"]
+    source = (
+        {"synthetic": {k: synthetic[k] for k in sorted(synthetic) if k != "enabled"}, "seed": config["seed"]}
+        if synthetic["enabled"]
+        else {"payloads": [p.sha256 for p in OFFICIAL[dataset].payloads]}
+    )
+    return {"kind": "data", "dataset": dataset, **source,
+            "code": code_digest(("cw_distillation.data.prepare", "cw_distillation.data.synthetic"))}
+
+
+def model_parts(config: dict, dataset: str, name: str) -> dict:
+    training = config["training"]
+    role = plan.model_role(name)
+    parts = {
+        "kind": "model", "dataset": dataset, "name": name,
+        "epochs": 1 if role == "init" else training["epochs"][dataset],
+        "batch_size": training["batch_size"], "validation_size": training["validation_size"],
+        "train_subset": training["train_subset"][dataset],
+        "seed": plan.train_seed(config["seed"], name),
+        "data": key_of(data_parts(config, dataset)), "code": code_digest(TRAINING_CODE),
+    }
+    if role in ("teacher", "distilled"):
+        parts["init"] = key_of(model_parts(config, dataset, "init"))
+    if role == "distilled":
+        t = name.rsplit("_T", 1)[1]
+        parts["teacher"] = key_of(model_parts(config, dataset, f"teacher_T{t}"))
+    return parts
+
+
+def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
+    attack, options, targets = plan.attack_spec(config, model, variant)
+    return {
+        "kind": "attack", "dataset": dataset, "model_name": model, "variant": variant,
+        "attack": attack, "options": options, "targets": targets,
+        "n_images": plan.attack_images(config, dataset, variant),
+        "batch_size": config["attacks"]["batch_size"], "seed": config["seed"],
+        "model": key_of(model_parts(config, dataset, model)),
+        "data": key_of(data_parts(config, dataset)),
+        "code": code_digest((*ATTACK_CODE, ATTACK_MODULES[attack])),
+    }
+
+
+def parts_for(config: dict, rel: str) -> dict | None:
+    """The parts of the job that writes ``rel`` (a path relative to results/<profile>/),
+    or None for a file the store does not keep."""
+    patterns = (
+        (r"models/(?P<dataset>\w+)/(?P<name>[\w.]+)\.(keras|json)", "model"),
+        (r"logits/(?P<dataset>\w+)/(?P<model>[\w.]+)\.npz", "logits"),
+        (r"attacks/(?P<dataset>\w+)/(?P<model>[\w.]+)/(?P<attack>\w+)\.(npz|json)", "attack"),
+        (r"fragility/(?P<dataset>\w+)/(?P<model>[\w.]+)\.json", "fragility"),
+        (r"transfer/(?P<dataset>\w+)/half_a_examples\.npz", "transfer"),
+    )
+    for pattern, kind in patterns:
+        match = re.fullmatch(pattern, rel)
+        if match:
+            w = match.groupdict()
+            try:
+                return _parts(config, kind, w)
+            except (KeyError, ValueError):
+                return None
+    return None
+
+
+def _parts(config: dict, kind: str, w: dict) -> dict:
+    if kind == "model":
+        return model_parts(config, w["dataset"], w["name"])
+    if kind == "attack":
+        return attack_parts(config, w["dataset"], w["model"], w["attack"])
+    model = w.get("model", "half_a")
+    common = {"kind": kind, "dataset": w["dataset"], "model_name": model,
+              "model": key_of(model_parts(config, w["dataset"], model)),
+              "data": key_of(data_parts(config, w["dataset"]))}
+    if kind == "logits":
+        return {**common, "code": code_digest(TRAINING_CODE)}
+    if kind == "fragility":
+        return {**common, "n_images": config["attacks"]["n_images"][w["dataset"]],
+                "temperature": plan.model_temperature(model),
+                "code": code_digest((*ATTACK_CODE, "cw_distillation.fragility"))}
+    transfer = config["transfer"]
+    return {**common, "kappas": transfer["kappas"], "n_images": transfer["n_images"],
+            "targets": transfer["targets"], "seed": config["seed"],
+            "options": {**config["attacks"]["l2"], "max_iterations": transfer["max_iterations"]},
+            "batch_size": config["attacks"]["batch_size"],
+            "code": code_digest((*ATTACK_CODE, ATTACK_MODULES["l2"], "cw_distillation.transfer"))}
+
+
+# ------------------------------------------------------------------ entries
+
+
+def _differences(recorded: dict, wanted: dict, prefix: str = "") -> list[str]:
+    out = []
+    for k in sorted(set(recorded) | set(wanted)):
+        a, b = recorded.get(k), wanted.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{k}.")
+        elif a != b:
+            short = lambda v: v[:12] if isinstance(v, str) and len(v) == 64 else v  # noqa: E731
+            out.append(f"{prefix}{k}: {short(a)!r} in the store, {short(b)!r} now")
+    return out
+
+
+def check_entry(store: Path, rel: str, parts: dict) -> str | None:
+    """None if ``<store>/<rel>`` is a usable entry for a job with ``parts``, else why not
+    (one line naming the file and what differs)."""
+    path, record_path = store / rel, store / (rel + SUFFIX)
+    if not record_path.is_file():
+        return f"{path}: not in the store"
+    try:
+        record = json.loads(record_path.read_text())
+        recorded_key, recorded_parts, digest = record["key"], record["parts"], record["sha256"]
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return f"{record_path}: unreadable store record ({err}); recomputing"
+    if recorded_key != key_of(parts):
+        diff = "; ".join(_differences(recorded_parts, parts)) or "its key differs"
+        return f"{path}: stored for another job ({diff}); recomputing"
+    if not path.is_file():
+        return f"{path}: the store records it but the file is missing; recomputing"
+    actual = sha256_file(path)
+    if actual != digest:
+        return (f"{path}: SHA-256 {actual[:12]}... differs from the store's record {digest[:12]}...;"
+                " refused, recomputing")
+    manifest = manifest_path(path)
+    if not manifest.is_file():
+        return f"{manifest}: the entry's provenance manifest is missing; recomputing"
+    try:
+        recorded_sha = json.loads(manifest.read_text())["artifact"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        recorded_sha = None
+    if recorded_sha != digest:
+        return f"{manifest}: the manifest describes other bytes than {path}; recomputing"
+    return None
+
+
+def entry_to_use(store: Path, results: Path, rel: str, parts_or_none: dict | None) -> tuple[bool, str | None]:
+    """(whether the workflow restores results/rel from the entry, a line to print or None).
+
+    A result this tree computed stays the computing job's -- else Snakemake would see another
+    rule and redo it: the entry is used for a missing result, one restored before (its restore
+    log exists), or one that differs from the entry.
+    """
+    if parts_or_none is None:
+        return False, None
+    memo = (str(store), str(results), rel, key_of(parts_or_none))
+    if memo not in _ENTRY_DECISIONS:  # the DAG asks once per candidate job; say why once
+        _ENTRY_DECISIONS[memo] = _entry_to_use(store, results, rel, parts_or_none)
+        return _ENTRY_DECISIONS[memo]
+    return _ENTRY_DECISIONS[memo][0], None
+
+
+_ENTRY_DECISIONS: dict[tuple, tuple[bool, str | None]] = {}
+
+
+def _entry_to_use(store: Path, results: Path, rel: str, parts: dict) -> tuple[bool, str | None]:
+    problem = check_entry(store, rel, parts)
+    if problem is not None:
+        return False, None if problem.endswith("not in the store") else problem
+    result = results / rel
+    restored_before = (results / "logs/restore" / (rel + ".log")).exists()
+    if result.exists() and not restored_before:
+        record = json.loads((store / (rel + SUFFIX)).read_text())
+        if sha256_file(result) == record["sha256"]:
+            return False, None
+    return True, None
+
+
+def put(store: Path, results: Path, rel: str, parts: dict) -> Path:
+    """Copy ``results/rel`` and its manifest into the store, then write its record (last,
+    so that a half-copied entry never looks whole)."""
+    source, target = results / rel, store / rel
+    digest = sha256_file(source)
+    for src, dst in ((source, target), (manifest_path(source), manifest_path(target))):
+        with atomic_path(dst) as tmp:
+            shutil.copy2(src, tmp)
+    record = {"format": FORMAT, "key": key_of(parts), "sha256": digest, "parts": parts}
+    write_text_atomic(store / (rel + SUFFIX), json.dumps(record, indent=1, sort_keys=True) + "\n")
+    # The entry is as old as the result it copies, so the workflow does not see a newer
+    # input and restore what it already has.
+    mtime = source.stat().st_mtime_ns
+    os.utime(store / (rel + SUFFIX), ns=(mtime, mtime))
+    return target
+
+
+def restore(store: Path, results: Path, rel: str, parts: dict) -> None:
+    """Copy a verified entry into ``results/rel`` (and its manifest); ValueError naming the
+    file if it no longer verifies (nothing in results/ is touched then)."""
+    problem = check_entry(store, rel, parts)
+    if problem:
+        raise ValueError(problem)
+    source, target = store / rel, results / rel
+    for src, dst in ((manifest_path(source), manifest_path(target)), (source, target)):
+        with atomic_path(dst) as tmp:
+            shutil.copyfile(src, tmp)
+    if sha256_file(target) != json.loads((store / (rel + SUFFIX)).read_text())["sha256"]:
+        raise ValueError(f"{target}: copied from the store but its SHA-256 differs")
+
+
+def size(store: Path) -> tuple[int, int]:
+    """(files, bytes) in a store folder."""
+    files = [p for p in store.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)

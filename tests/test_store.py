@@ -1,0 +1,56 @@
+"""The store's keys: a change to the code that shapes a result changes its key; rewording does not."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from conftest import REPO
+
+from cw_distillation import store
+from cw_distillation.config import workflow_config
+
+
+@pytest.fixture
+def package_copy(tmp_path, monkeypatch):
+    copy = tmp_path / "cw_distillation"
+    shutil.copytree(store.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.setattr(store, "PACKAGE", copy)
+    store.code_digest.cache_clear()
+    yield copy
+    store.code_digest.cache_clear()
+
+
+def test_code_digest_follows_the_training_code_but_not_its_comments(package_copy):
+    before = store.code_digest(store.TRAINING_CODE)
+    train = package_copy / "train.py"
+    text = train.read_text().replace('"""Training the Table I networks', '"""Reworded: the Table I networks')
+    train.write_text(text + "\n# a comment\n")
+    store.code_digest.cache_clear()
+    assert store.code_digest(store.TRAINING_CODE) == before
+    train.write_text(train.read_text() + "\nBATCH_SIZE = 64\n")
+    store.code_digest.cache_clear()
+    assert store.code_digest(store.TRAINING_CODE) != before
+    # an attack's key does not follow another attack's code
+    l2 = store.code_digest((*store.ATTACK_CODE, store.ATTACK_MODULES["l2"]))
+    jsma = package_copy / "attacks/jsma.py"
+    jsma.write_text(jsma.read_text() + "\nX = 1\n")
+    store.code_digest.cache_clear()
+    assert store.code_digest((*store.ATTACK_CODE, store.ATTACK_MODULES["l2"])) == l2
+
+
+def test_a_network_key_follows_its_training_settings_and_its_upstream_networks():
+    config = workflow_config(REPO / "workflow/profiles/tiny/config.yaml", REPO / "config.yaml",
+                             REPO / "workflow/schemas/config.schema.yaml")
+    keys = {rel: store.key_of(store.parts_for(config, rel)) for rel in (
+        "models/mnist/standard.keras", "models/mnist/init.keras", "models/mnist/distilled_T100.keras",
+        "attacks/mnist/distilled_T100/l2.npz")}
+    standard = store.parts_for(config, "models/mnist/standard.keras")
+    assert standard == store.parts_for(config, "models/mnist/standard.json")
+    assert store.parts_for(config, "transfer/mnist/half_a_to_half_b.npz") is None
+    config["training"]["epochs"]["mnist"] += 1
+    changed = {rel: store.key_of(store.parts_for(config, rel)) for rel in keys}
+    assert changed["models/mnist/init.keras"] == keys["models/mnist/init.keras"]
+    for rel in ("models/mnist/standard.keras", "models/mnist/distilled_T100.keras",
+                "attacks/mnist/distilled_T100/l2.npz"):
+        assert changed[rel] != keys[rel], rel

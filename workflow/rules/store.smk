@@ -1,0 +1,37 @@
+# The verified store of expensive results (src/cw_distillation/store.py; README: The store of results).
+# A storable file whose entry verifies is restored instead of computed; every storable job
+# publishes its results there when `store.publish` is on.
+
+
+# Restore one file of results/<profile>/ from the store: preferred to the job that computes it.
+rule restore:
+    input:
+        unpack(restore_input),
+    output:
+        f"{RESULTS}/{{stored}}",
+    log:
+        f"{RESULTS}/logs/restore/{{stored}}.log",
+    wildcard_constraints:
+        stored=r"(models|logits|attacks|fragility|transfer)/[A-Za-z0-9_./]+\.(keras|json|npz)",
+    conda:
+        CONDA_ENV
+    params:
+        store=STORE,
+        results=RESULTS,
+        parts=lambda w: json.dumps(store_parts(w.stored), sort_keys=True),
+    shell:
+        "cw-distillation store restore --store {params.store:q} --results {params.results} --parts {params.parts:q}"
+        " {output} 2>&1 | tee {log}"
+
+
+ruleorder:
+    restore
+    > train_standard
+    > train_half
+    > train_init
+    > train_teacher
+    > train_distilled
+    > logits
+    > attack
+    > fragility
+    > transfer_examples
