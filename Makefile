@@ -17,14 +17,22 @@ MIRROR_FLAG := $(if $(DATA_MIRROR),--config 'data={mirror: "$(abspath $(DATA_MIR
 # Targets go first: --configfile and --config take several values and would swallow them.
 SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(MIRROR_FLAG)
 
-.PHONY: replicate test test-slurm lint report dry-run audit clean-venv help
+.PHONY: replicate figures test test-slurm lint report dry-run audit store-check unlock clean-venv help
 
 help:
-	@echo "make replicate [PROFILE=quick|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n]"
+	@echo "make replicate [PROFILE=quick|mnist10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n]"
+	@echo "               the workflow (default: everything of the profile); restores what the store holds"
+	@echo "make figures   every table, figure and REPORT.md of paper_outputs/PROFILE from the store alone"
+	@echo "               (no training, no attack; stops and says what is missing otherwise)"
+	@echo "make dry-run   what make replicate would run"
 	@echo "make test      the test suite (pytest)"
+	@echo "make test-slurm the tiny profile through a one-node SLURM cluster (root)"
 	@echo "make lint      ruff, snakefmt --check, snakemake --lint"
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
+	@echo "make store-check  verify every entry of store/PROFILE"
+	@echo "make unlock    remove the lock a killed run left (only when no other run is going)"
+	@echo "make clean-venv   remove .venv"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=...)")'
@@ -33,7 +41,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# A killed run leaves Snakemake's lock behind: say in one line what to do, rather than its long message.
+define CHECK_LOCK
+	@if [ -n "$$(ls -A .snakemake/locks 2>/dev/null)" ] && ! pgrep -f "$(abspath $(BIN))/[s]nakemake" >/dev/null; then \
+		echo "A previous run was killed and left its lock in .snakemake/locks; nothing else is running, so: make unlock, then rerun (unfinished jobs rerun; attacks resume from their checkpoints)."; exit 2; fi
+endef
+
 replicate: $(STAMP)
+	$(CHECK_LOCK)
 	@test "$(PROFILE)" != slurm || { echo "workflow/profiles/slurm is a Snakemake command-line profile, not a config:"; \
 		echo "  .venv/bin/snakemake --profile workflow/profiles/slurm --configfile workflow/profiles/paper/config.yaml (README: Running on a cluster)"; exit 2; }
 	@test -f $(CONFIGFILE) || { echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist"; exit 2; }
@@ -41,6 +56,22 @@ replicate: $(STAMP)
 
 dry-run: $(STAMP)
 	$(BIN)/snakemake $(TARGET) -n $(SNAKEMAKE_OPTS)
+
+EXPENSIVE_RULES := train_standard|train_half|train_init|train_teacher|train_distilled|logits|attack|fragility|transfer_examples
+
+figures: $(STAMP)
+	$(CHECK_LOCK)
+	@test -f $(CONFIGFILE) || { echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist"; exit 2; }
+	@$(BIN)/snakemake figures -n --quiet rules $(SNAKEMAKE_OPTS) > $(VENV)/figures-plan.txt 2>&1 || { cat $(VENV)/figures-plan.txt; exit 1; }
+	@if grep -E '^($(EXPENSIVE_RULES)) ' $(VENV)/figures-plan.txt; then \
+		echo "store/$(PROFILE) lacks what the jobs above compute: make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
+	$(BIN)/snakemake figures $(SNAKEMAKE_OPTS)
+
+store-check: $(STAMP)
+	$(BIN)/cw-distillation store check store/$(PROFILE)
+
+unlock: $(STAMP)
+	$(BIN)/snakemake --unlock $(SNAKEMAKE_OPTS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -18,3 +18,10 @@ rule all:
     default_target: True
     input:
         all_outputs(),
+
+
+# Every table, figure and REPORT.md of the profile (make figures: from the store alone).
+rule figures:
+    input:
+        paper_outputs(),
+        f"{OUTPUTS}/REPORT.md",

@@ -50,6 +50,25 @@ def test_a_misspelled_key_stops_the_run_before_any_job(tmp_path):
     assert not (tmp_path / "results").exists()
 
 
+def test_a_mirror_path_cannot_inject_shell_commands(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    injected = tmp_path / "INJECTED"
+    result = snakemake("-n", "--directory", str(tmp_path), "--config", f'data={{mirror: "/tmp/m; touch {injected} #"}}',
+                       cwd=tmp_path)
+    assert result.returncode != 0 and "config key 'data.mirror'" in result.stdout + result.stderr, result.stdout[-2000:]
+    assert not injected.exists()
+
+
+def test_a_mirror_path_with_a_space_reaches_the_download_step_whole(tmp_path):
+    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    mirror = tmp_path / "my mirror"
+    mirror.mkdir()
+    result = snakemake("-n", "-p", "--forceall", "results/quick/raw/mnist", "--directory", str(tmp_path),
+                       "--config", f'data={{mirror: "{mirror}"}}', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"--mirror '{mirror}'" in result.stdout + result.stderr
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """The tiny profile end to end, in a scratch folder (as a user would run it, via snakemake)."""

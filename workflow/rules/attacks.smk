@@ -29,7 +29,7 @@ rule attack:
         seed=config["seed"],
         checkpoint_minutes=config["checkpoint_minutes"],
     shell:
-        "cw-distillation attack --attack {params.attack} --options '{params.options}' --targets {params.targets}"
+        "cw-distillation attack --attack {params.attack} --options {params.options:q} --targets {params.targets}"
         " --dataset {wildcards.dataset} --data {input.data} --model {input.model} --n-images {params.n_images}"
         " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --seed {params.seed}"
         " --out {output.result} --summary {output.summary}"
@@ -96,7 +96,7 @@ rule transfer_examples:
         checkpoint_minutes=config["checkpoint_minutes"],
     shell:
         "cw-distillation transfer-attack --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
-        " --n-images {params.n_images} --kappas {params.kappas} --options '{params.options}'"
+        " --n-images {params.n_images} --kappas {params.kappas} --options {params.options:q}"
         " --targets {params.targets} --seed {params.seed}"
         " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --out {output}"
         " --rule transfer_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"

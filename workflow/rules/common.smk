@@ -14,6 +14,12 @@ validate_config(
     config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
 )
 
+if config["data"]["mirror"] and not os.path.isdir(config["data"]["mirror"]):
+    raise ValueError(
+        f"config key 'data.mirror': {config['data']['mirror']!r} is not a folder "
+        "(it should hold mnist/ and cifar10/ with the official files; README: Offline machines)"
+    )
+
 PROFILE = config["profile"]
 RESULTS = f"results/{PROFILE}"
 OUTPUTS = f"paper_outputs/{PROFILE}"
@@ -54,9 +60,9 @@ def download_source(wildcards):
 
 def download_flags(wildcards, input):
     if config["data"]["synthetic"]["enabled"]:
-        return f"--registry {input.registry} --mirror {os.path.dirname(input.mirror)}"
+        return f"--registry {shlex.quote(input.registry)} --mirror {shlex.quote(os.path.dirname(input.mirror))}"
     mirror = config["data"]["mirror"]
-    return f"--mirror {os.path.abspath(mirror)}" if mirror else ""
+    return f"--mirror {shlex.quote(os.path.abspath(mirror))}" if mirror else ""
 
 
 def res(kind):

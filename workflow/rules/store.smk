@@ -17,7 +17,7 @@ rule restore:
         CONDA_ENV
     params:
         store=STORE,
-        results=RESULTS,
+        results=lambda w, output: output[0].removesuffix(w.stored).rstrip("/"),
         parts=lambda w: json.dumps(store_parts(w.stored), sort_keys=True),
     shell:
         "cw-distillation store restore --store {params.store:q} --results {params.results} --parts {params.parts:q}"
