@@ -72,3 +72,36 @@ def test_every_key_in_the_schema_has_a_description_and_default():
 def test_bad_config_names_the_key(config, message):
     with pytest.raises(ConfigError, match=message):
         validate_config(config, SCHEMA)
+
+
+def check_config(*args: str) -> tuple[int, str]:
+    import contextlib
+    import io
+
+    from cw_distillation.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(["check-config", *args, "--base", str(REPO / "config.yaml"),
+                     "--schema", str(REPO / "workflow/schemas/config.schema.yaml")])
+    return code, out.getvalue() + err.getvalue()
+
+
+def test_check_config_shows_the_config_a_run_sees_merged_over_config_yaml(tmp_path):
+    override = tmp_path / "more.yaml"
+    override.write_text("training: {epochs: {mnist: 7}}\n")
+    code, out = check_config(str(override))
+    shown = yaml.safe_load(out)
+    assert code == 0 and shown["training"]["epochs"] == {"mnist": 7, "cifar10": 3}, "cifar10 from config.yaml, not 50"
+    assert shown["profile"] == "quick"
+
+
+def test_check_config_runs_the_cross_key_checks_and_names_a_yaml_error_line(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("datasets: [mnist]\ntraining: {sweep_dataset: cifar10, transfer_dataset: mnist}\n")
+    code, out = check_config(str(bad))
+    assert code == 1 and "config key 'training.sweep_dataset': 'cifar10' is not one of datasets" in out
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("seed: 0\ntraining: [\n")
+    code, out = check_config(str(broken))
+    assert code == 1 and f"{broken} line 3: not valid YAML" in out

@@ -96,4 +96,19 @@ def workflow_config(profile: str | Path | None, base: str | Path, schema_path: s
     config = read_yaml(base)
     if profile is not None and Path(profile).resolve() != Path(base).resolve():
         config = merge(config, read_yaml(profile))
-    return validate_config(config, load_schema(schema_path))
+    return check_cross_keys(validate_config(config, load_schema(schema_path)))
+
+
+def check_cross_keys(config: dict) -> dict:
+    """The checks one key's schema cannot make alone; ConfigError naming the key."""
+    for key in ("sweep_dataset", "transfer_dataset"):
+        dataset = config["training"][key]
+        if dataset not in config["datasets"]:
+            raise ConfigError(f"config key 'training.{key}': {dataset!r} is not one of datasets {config['datasets']}")
+    mirror = config["data"]["mirror"]
+    if mirror and not Path(mirror).is_dir():
+        raise ConfigError(
+            f"config key 'data.mirror': {mirror!r} is not a folder "
+            "(it should hold mnist/ and cifar10/ with the official files; README: Offline machines)"
+        )
+    return config

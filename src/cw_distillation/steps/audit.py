@@ -28,11 +28,13 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def check_config(args: argparse.Namespace) -> int:
+    """The config a run with this file would see: merged over config.yaml as Snakemake merges
+    a --configfile, with the schema's defaults and the cross-key checks."""
     import yaml
 
-    from cw_distillation.config import load_config
+    from cw_distillation.config import workflow_config
 
-    config = load_config(args.config, args.schema)
+    config = workflow_config(args.config, args.base, args.schema)
     print(yaml.safe_dump(config, sort_keys=False), end="")
     return 0
 
@@ -46,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("artifact", type=Path)
     p.set_defaults(handler=explain)
 
-    p = sub.add_parser("check-config", help="validate a config file against the schema and print it with defaults")
+    p = sub.add_parser("check-config", help="the config a run with this file sees (merged over config.yaml), checked")
     p.add_argument("config", type=Path)
+    p.add_argument("--base", type=Path, default=Path("config.yaml"), help="the config the file is merged over")
     p.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
     p.set_defaults(handler=check_config)
