@@ -123,6 +123,13 @@ def test_tiny_run_passes_its_audit(tiny_run, folder):
     assert result.returncode == 0, result.stdout
 
 
+@pytest.mark.parametrize("folder", ["results/tiny", "paper_outputs/tiny"])
+def test_the_audit_gives_the_same_answer_from_another_folder(tiny_run, folder, tmp_path):
+    result = subprocess.run([str(BIN / "cw-distillation"), "audit", str(tiny_run / folder)], cwd=tmp_path, env=ENV,
+                            capture_output=True, text=True)
+    assert result.returncode == 0 and "audit passed" in result.stdout, result.stdout[-3000:]
+
+
 def test_a_second_run_has_nothing_to_do(tiny_run):
     result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY), str(tiny_run / "publish.yaml"),
                        cwd=tiny_run)
@@ -225,13 +232,13 @@ def test_the_store_lets_a_fresh_copy_skip_every_training_and_attack(tiny_run, tm
 
 def test_changed_epochs_retrain_only_the_networks_they_change(tiny_run, tmp_path):
     fresh = fresh_copy_with_store(tiny_run, tmp_path)
-    (fresh / "epochs.yaml").write_text("training: {epochs: {mnist: 2, cifar10: 1}}\n")
+    (fresh / "epochs.yaml").write_text("training: {epochs: {mnist: 3, cifar10: 1}}\n")  # tiny trains 2
     result = snakemake("-n", "--directory", str(fresh), "--configfile", str(TINY), str(fresh / "epochs.yaml"),
                        cwd=fresh)
     jobs = planned_jobs(result.stdout + result.stderr)
     assert {"train_standard", "train_teacher", "train_distilled", "attack"} <= jobs, jobs
     assert "train_init" not in jobs, "the init network trains one epoch whatever training.epochs says"
-    assert "stored for another job (epochs: 1 in the store, 2 now" in result.stderr
+    assert "stored for another job (epochs: 2 in the store, 3 now" in result.stderr
 
 
 def test_a_changed_byte_in_a_stored_network_is_refused_and_it_is_retrained(tiny_run, tmp_path):

@@ -231,6 +231,23 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
+def project_base(root: Path, recorded: Path) -> Path:
+    """The folder the manifests' relative paths are relative to (the working directory of the
+    run that wrote them), found from ``root`` and one recorded artifact path, so that an
+    audit gives the same answer from any current directory."""
+    if recorded.is_absolute():
+        return Path("/")
+    top = recorded.parts[0]  # "results" or "paper_outputs"
+    for candidate in (root.resolve(), *root.resolve().parents):
+        if candidate.name == top:
+            return candidate.parent
+    return Path.cwd()
+
+
+def _at(base: Path | None, path: Path) -> Path:
+    return path if path.is_absolute() or base is None else base / path
+
+
 def audit(root: str | Path) -> tuple[list[Finding], int]:
     """Check every artifact under ``root`` against its manifest; return (problems, artifacts checked).
 
@@ -256,36 +273,40 @@ def audit(root: str | Path) -> tuple[list[Finding], int]:
         return hashes[key]
 
     manifests = _manifests_under(root)
+    base: Path | None = None
     for mpath in manifests:
         try:
             data = json.loads(mpath.read_text())
-            artifact = Path(data["artifact"]["path"])
+            recorded = Path(data["artifact"]["path"])
         except (OSError, ValueError, KeyError) as err:
             findings.append(Finding("changed", mpath.as_posix(), f"unreadable manifest ({err})"))
             continue
+        if base is None:
+            base = project_base(root, recorded)
+        artifact = _at(base, recorded)
         described.add(artifact.resolve())
         if artifact.is_dir():
             described.update(p.resolve() for p in artifact.rglob("*"))
         if not artifact.exists():
-            findings.append(Finding("missing", artifact.as_posix(), f"recorded in {mpath} but not on disk"))
+            findings.append(Finding("missing", recorded.as_posix(), f"recorded in {mpath} but not on disk"))
             continue
         actual = digest(artifact)
         if actual != data["artifact"]["sha256"]:
-            findings.append(Finding("changed", artifact.as_posix(), _what_changed(artifact, data["artifact"], actual)))
+            findings.append(Finding("changed", recorded.as_posix(), _what_changed(artifact, data["artifact"], actual)))
         for item in data.get("inputs", []):
-            ipath = Path(item["path"])
+            ipath = _at(base, Path(item["path"]))
             if ipath.exists():
                 if digest(ipath) != item["sha256"]:
                     findings.append(
                         Finding(
                             "stale",
-                            artifact.as_posix(),
-                            f"its input {ipath} has changed since it was made; rerun the workflow",
+                            recorded.as_posix(),
+                            f"its input {item['path']} has changed since it was made; rerun the workflow",
                         )
                     )
             elif _inside(ipath, root):
-                findings.append(Finding("missing-input", artifact.as_posix(), f"its input {ipath} is gone"))
-        findings.extend(_chain_problems(artifact, data))
+                findings.append(Finding("missing-input", recorded.as_posix(), f"its input {item['path']} is gone"))
+        findings.extend(_chain_problems(recorded, data))
     for path in sorted(root.rglob("*")):
         if (
             path.is_file()

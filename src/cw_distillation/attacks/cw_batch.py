@@ -21,6 +21,7 @@ from keras import ops
 
 from cw_distillation.attacks.result import AttackResult, distances
 from cw_distillation.checkpoint import Checkpoint
+from cw_distillation.progress import Progress
 
 Tensor = Any
 State = dict[str, Any]  # name -> (B, ...) array, one row per pair in the batch
@@ -160,7 +161,7 @@ def compile_loop(
 def run(
     batch: PairBatch, steps: Callable[[State], State], collect: Callable[[np.ndarray], None],
     desc: str = "attack", progress: bool = True, checkpoint: Checkpoint | None = None,
-    outputs: dict[str, np.ndarray] | None = None,
+    outputs: dict[str, np.ndarray] | None = None, max_steps: int = 0,
 ) -> np.ndarray:
     """Step the batch until every pair is done, ``collect(rows)`` taking each finished
     row's result. Returns seconds per pair (n_pairs,): each call's time split over its rows.
@@ -168,12 +169,9 @@ def run(
     With ``checkpoint``, the whole state -- the rows in flight (``batch.dev``), the queue,
     ``outputs`` (the arrays ``collect`` fills, updated in place) and the seconds -- is saved
     between two calls whenever it is due, and a run resumes from it: the calls that follow
-    see the same state as in an uninterrupted run, so the result is the same.
+    see the same state as in an uninterrupted run, so the result is the same. ``max_steps``
+    (a pair's step budget, if the attack has one) is shown beside the steps taken.
     """
-    import sys
-
-    from tqdm.auto import tqdm
-
     outputs = outputs or {}
     seconds = np.zeros(batch.n_pairs)
     state = checkpoint.load() if checkpoint is not None else None
@@ -185,11 +183,9 @@ def run(
         for name, array in outputs.items():
             array[...] = state[f"out/{name}"]
     done_steps = int(sum(np.sum(a) for k, a in outputs.items() if k == "iterations"))
-    # Long runs (hours on a CPU) show pairs done and Adam steps taken; in a log file, a line
-    # every 30 s at most.
-    with tqdm(total=batch.n_pairs, initial=batch.next_pair - len(batch.pair), unit="pair",
-              desc=desc, disable=not progress,
-              mininterval=0.5 if sys.stderr.isatty() else 30.0) as bar:
+    budget = f"/{max_steps * batch.n_pairs:,} at most" if max_steps else ""
+    # Long runs (hours on a CPU) show pairs done and the optimiser steps taken so far.
+    with Progress(batch.n_pairs, batch.next_pair - len(batch.pair), desc, enabled=progress) as bar:
         while len(batch.pair):
             start, held = time.perf_counter(), batch.pair.copy()
             batch.dev = steps(batch.dev)
@@ -198,10 +194,10 @@ def run(
                 collect(ended)
                 done_steps += int(np.sum(ops.convert_to_numpy(ops.take(batch.dev["steps"], ended, axis=0))))
                 batch.replace(ended)
-                bar.update(len(ended))
+                bar.advance(len(ended))
             seconds[held] += (time.perf_counter() - start) / len(held)
             in_flight = int(np.sum(ops.convert_to_numpy(batch.dev["steps"]))) if len(batch.pair) else 0
-            bar.set_postfix(steps=f"{done_steps + in_flight:,}", in_flight=len(batch.pair), refresh=False)
+            bar.status(steps=f"{done_steps + in_flight:,}{budget}", in_flight=len(batch.pair))
             if checkpoint is not None and len(batch.pair) and checkpoint.due():
                 checkpoint.save({
                     **{f"dev/{k}": ops.convert_to_numpy(v) for k, v in batch.dev.items()},

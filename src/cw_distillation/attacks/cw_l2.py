@@ -226,7 +226,8 @@ def attack(
     one_step = _step_fn(model, learning_rate, max_iterations, abort_early, binary_search_steps, by_group)
     steps = compile_loop(one_step, batch.dev)
     seconds = run(batch, steps, collect, desc="C&W L2", checkpoint=checkpoint,
-                  outputs={"x_adv": x_adv, "iterations": iterations})
+                  outputs={"x_adv": x_adv, "iterations": iterations},
+                  max_steps=binary_search_steps * max_iterations)
     meta = {
         "attack": "cw_l2",
         "confidence": kappa.tolist() if np.ndim(confidence) else float(confidence),
