@@ -8,6 +8,7 @@ CORES ?= $(shell nproc 2>/dev/null || echo 2)
 TARGET ?=
 DATA_MIRROR ?=
 PYTEST_ARGS ?=
+GPU ?= 0
 
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
@@ -15,12 +16,19 @@ STAMP := $(VENV)/.installed
 CONFIGFILE := $(if $(filter quick,$(PROFILE)),config.yaml,workflow/profiles/$(PROFILE)/config.yaml)
 MIRROR_FLAG := $(if $(DATA_MIRROR),--config 'data={mirror: "$(abspath $(DATA_MIRROR))"}',)
 # Targets go first: --configfile and --config take several values and would swallow them.
-SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(MIRROR_FLAG)
+GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
+SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(MIRROR_FLAG) $(GPU_FLAG)
+# GPU=<n>: install TensorFlow's CUDA wheels, give Snakemake n GPUs, and have every network step
+# warn loudly when it finds none (README: Running on a GPU).
+ifneq ($(GPU),0)
+export CW_WANT_GPU := 1
+GPU_STAMP := $(VENV)/.installed-gpu
+endif
 
 .PHONY: replicate figures test test-slurm lint report dry-run audit store-check unlock clean-venv help
 
 help:
-	@echo "make replicate [PROFILE=quick|mnist10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n]"
+	@echo "make replicate [PROFILE=quick|mnist10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
 	@echo "               the workflow (default: everything of the profile); restores what the store holds"
 	@echo "make figures   every table, figure and REPORT.md of paper_outputs/PROFILE from the store alone"
 	@echo "               (no training, no attack; stops and says what is missing otherwise)"
@@ -47,7 +55,11 @@ define CHECK_LOCK
 		echo "A previous run was killed and left its lock in .snakemake/locks; nothing else is running, so: make unlock, then rerun (unfinished jobs rerun; attacks resume from their checkpoints)."; exit 2; fi
 endef
 
-replicate: $(STAMP)
+$(VENV)/.installed-gpu: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[gpu,dev]'
+	touch $@
+
+replicate: $(STAMP) $(GPU_STAMP)
 	$(CHECK_LOCK)
 	@test "$(PROFILE)" != slurm || { echo "workflow/profiles/slurm is a Snakemake command-line profile, not a config:"; \
 		echo "  .venv/bin/snakemake --profile workflow/profiles/slurm --configfile workflow/profiles/paper/config.yaml (README: Running on a cluster)"; exit 2; }

@@ -16,6 +16,8 @@ from cw_distillation import provenance
 from cw_distillation.steps import attacking, audit, data, reporting, storing, training
 
 STAGES = [data, training, attacking, reporting, storing, audit]
+# The steps that run a network: they say which device they run on (device.setup) first.
+NETWORK_STEPS = {"train", "soft-labels", "logits", "attack", "fragility", "transfer-attack", "transfer-predict"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,6 +38,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     provenance.mark_start()  # the time and the code the manifests report are those of now
     try:
+        if args.command in NETWORK_STEPS:
+            from cw_distillation import device
+
+            device.setup()
         return args.handler(args)
     except KeyboardInterrupt:
         print("interrupted; no partial output was kept", file=sys.stderr)

@@ -110,12 +110,13 @@ def hardware() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    gpus = os.environ.get("CW_GPU_NAMES")  # set by the steps that import TensorFlow (see autodiff)
+    gpus = os.environ.get("CW_GPU_NAMES")  # set by device.setup in the steps that run TensorFlow
     return {
         "cpu_model": cpu,
         "cpu_threads": os.cpu_count(),
         "machine": platform.machine(),
         "gpu": gpus.split(",") if gpus else [],
+        "device": os.environ.get("CW_DEVICE"),  # what the step ran on (None: it ran no network)
     }
 
 
