@@ -9,6 +9,7 @@ a GPU was asked for (CW_WANT_GPU=1, set by ``make replicate GPU=1``) and none is
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -28,10 +29,9 @@ def setup() -> str:
     gpus = tf.config.list_physical_devices("GPU")
     names = []
     for gpu in gpus:
-        try:
+        # RuntimeError: already initialised in this process, so growth can no longer change
+        with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised in this process: growth can no longer change
-            pass
         names.append(tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name))
     device = f"GPU:0 ({names[0]})" if names else "CPU"
     os.environ["CW_GPU_NAMES"] = ",".join(names)
