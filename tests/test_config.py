@@ -105,3 +105,10 @@ def test_check_config_runs_the_cross_key_checks_and_names_a_yaml_error_line(tmp_
     broken.write_text("seed: 0\ntraining: [\n")
     code, out = check_config(str(broken))
     assert code == 1 and f"{broken} line 3: not valid YAML" in out
+
+
+def test_an_exclusive_bound_reads_must_be_greater():
+    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config["training"]["temperatures"] = [0]
+    with pytest.raises(ConfigError, match=r"config key 'training.temperatures\[0\]': 0 must be > 0"):
+        validate_config(config, SCHEMA)

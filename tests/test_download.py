@@ -173,3 +173,29 @@ def test_interrupted_run_leftovers_are_cleared_on_restart(http_server, tiny_mnis
     source = mnist_source(tiny_mnist_payloads, lambda name, blob: [http_server.serve(name, blob)])
     fetch_dataset(source, tmp_path / "raw", **FAST)
     assert (tmp_path / "raw" / "train-images-idx3-ubyte").read_bytes() == tiny_mnist_payloads["train-images-idx3-ubyte"]
+
+
+def test_tar_member_with_an_absolute_path_is_refused(http_server, tiny_cifar_payloads, tmp_path):
+    members = {f"cifar-10-batches-bin/{n}": d for n, d in tiny_cifar_payloads.items()}
+    blob = tar_gz(members | {"/tmp/evil.sh": b"rm -rf /"})
+    source = cifar_source(tiny_cifar_payloads, (http_server.serve("c.tar.gz", blob),), blob)
+    with pytest.raises(UnsafeArchiveError, match=r"'/tmp/evil\.sh' \(an absolute path\)"):
+        fetch_dataset(source, tmp_path / "out" / "raw", **FAST)
+    assert not (tmp_path / "out" / "raw").exists()
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate"])
+def test_a_corrupt_mirror_gz_is_named_with_what_to_do_and_nothing_is_kept(tmp_path, tiny_mnist_payloads, damage):
+    mirror = mirror_of(tmp_path, tiny_mnist_payloads)
+    bad = mirror / "mnist" / "train-images-idx3-ubyte.gz"
+    raw = bytearray(bad.read_bytes())
+    if damage == "flip":
+        raw[len(raw) // 2] ^= 0xFF
+    else:
+        raw = raw[: len(raw) // 2]
+    bad.write_bytes(bytes(raw))
+    dead = lambda name, blob: []  # noqa: E731
+    with pytest.raises(DownloadError, match="corrupt archive") as err:
+        fetch_dataset(mnist_source(tiny_mnist_payloads, dead), tmp_path / "raw", mirror=mirror, **FAST)
+    assert str(bad) in str(err.value) and "replace it there with the official file" in str(err.value)
+    assert not (tmp_path / "raw").exists()

@@ -17,6 +17,8 @@ from cw_distillation.steps import attacking, audit, data, reporting, storing, tr
 
 STAGES = [data, training, attacking, reporting, storing, audit]
 # The steps that run a network: they say which device they run on (device.setup) first.
+# Steps that inspect files rather than read them as inputs (they report damage themselves).
+UNCHECKED_STEPS = {"audit", "explain", "check-config", "summarize"}
 NETWORK_STEPS = {"train", "soft-labels", "logits", "attack", "fragility", "transfer-attack", "transfer-predict"}
 
 
@@ -37,12 +39,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     provenance.mark_start()  # the time and the code the manifests report are those of now
+    from cw_distillation import inputs
+
+    reads = inputs.input_files(args) if args.command not in UNCHECKED_STEPS else []
     try:
+        inputs.verify(reads)
         if args.command in NETWORK_STEPS:
             from cw_distillation import device
 
             device.setup()
         return args.handler(args)
+    except inputs.DECODE_ERRORS as err:
+        if args.verbose:
+            raise
+        bad = inputs.corrupt_input(reads)
+        what = f"{bad} is corrupt" if bad else "one of its inputs is corrupt"
+        print(f"cw-distillation {args.command}: error: {what} ({type(err).__name__}: {err}); delete it and rerun "
+              "(make replicate remakes it; a downloaded file is fetched again)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("interrupted; no partial output was kept", file=sys.stderr)
         return 130

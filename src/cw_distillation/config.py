@@ -59,6 +59,10 @@ def validate_config(config: dict, schema: dict) -> dict:
             if err.validator == "additionalProperties":
                 allowed = ", ".join(sorted(err.schema.get("properties", {})))
                 lines.append(f"config key '{key_path(err)}': {err.message}; allowed keys here: {allowed}")
+            elif err.validator in ("exclusiveMinimum", "exclusiveMaximum"):  # jsonschema says "less than or equal"
+                sign = {"exclusiveMinimum": ">", "exclusiveMaximum": "<"}
+                lines.append(f"config key '{key_path(err)}': {err.instance!r} must be {sign[err.validator]} "
+                             f"{err.validator_value}")
             else:
                 lines.append(f"config key '{key_path(err)}': {err.message}")
         raise ConfigError("invalid config:\n  " + "\n  ".join(lines))

@@ -41,7 +41,7 @@ NOT_SHAPING = frozenset({
     "cw_distillation.provenance", "cw_distillation.files", "cw_distillation.cli",
     "cw_distillation.steps", "cw_distillation.store", "cw_distillation.plan",
     "cw_distillation.config", "cw_distillation.checkpoint", "cw_distillation.progress",
-    "cw_distillation.device",
+    "cw_distillation.device", "cw_distillation.inputs",
 })
 TRAINING_CODE = ("cw_distillation.steps.training",)
 ATTACK_CODE = ("cw_distillation.steps.attacking",)

@@ -14,6 +14,7 @@ import logging
 import shutil
 import tarfile
 import time
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -155,6 +156,18 @@ def _download_archive(
 
 
 def _extract(archive: Archive, path: Path, staging: Path) -> None:
+    """Decompress ``path`` into ``staging``; DownloadError naming the file if it is corrupt."""
+    try:
+        _decompress(archive, path, staging)
+    except (OSError, EOFError, zlib.error, tarfile.TarError) as err:
+        raise DownloadError(
+            f"{path}: corrupt archive ({type(err).__name__}: {_one_line(err)}); nothing was kept. "
+            "If it came from a mirror, replace it there with the official file; a download is "
+            "fetched again on the next run"
+        ) from err
+
+
+def _decompress(archive: Archive, path: Path, staging: Path) -> None:
     if archive.kind == "gzip":
         (payload,) = archive.payloads
         with gzip.open(path, "rb") as src, open(staging / payload.name, "wb") as dst:
@@ -175,6 +188,10 @@ def _extract_tar(archive: Archive, path: Path, staging: Path) -> None:
     with tarfile.open(path, "r:gz") as tar:
         members = tar.getmembers()
         for member in members:
+            if member.name.startswith("/") or Path(member.name).is_absolute():
+                raise UnsafeArchiveError(
+                    f"{archive.name}: refusing member {member.name!r} (an absolute path); nothing was extracted"
+                )
             try:
                 tarfile.data_filter(member, str(staging))
             except tarfile.FilterError as err:
