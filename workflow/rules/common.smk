@@ -5,20 +5,17 @@ import sys
 from pathlib import Path
 
 from cw_distillation import plan, store
-from cw_distillation.config import load_schema, validate_config
+from cw_distillation.config import check_cross_keys, load_schema, validate_config
 from cw_distillation.plan import model_temperature, t_name
 from cw_distillation.provenance import config_digest
 
-# Validate before any job starts: a wrong key, type or value stops here, naming the key.
-validate_config(
-    config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
-)
-
-if config["data"]["mirror"] and not os.path.isdir(config["data"]["mirror"]):
-    raise ValueError(
-        f"config key 'data.mirror': {config['data']['mirror']!r} is not a folder "
-        "(it should hold mnist/ and cifar10/ with the official files; README: Offline machines)"
+# Validate before any job starts: a wrong key, type or value stops here, naming the key
+# (the same checks as `cw-distillation check-config`).
+check_cross_keys(
+    validate_config(
+        config, load_schema(workflow.source_path("../schemas/config.schema.yaml"))
     )
+)
 
 PROFILE = config["profile"]
 RESULTS = f"results/{PROFILE}"
@@ -78,11 +75,6 @@ TRAINING = config["training"]
 MAIN_T = t_name(TRAINING["main_temperature"])
 SWEEP = TRAINING["sweep_dataset"]
 TRANSFER = TRAINING["transfer_dataset"]
-for key, dataset in (("sweep_dataset", SWEEP), ("transfer_dataset", TRANSFER)):
-    if dataset not in DATASETS:
-        raise ValueError(
-            f"config key 'training.{key}': {dataset!r} is not one of datasets {DATASETS}"
-        )
 
 
 def temperatures(dataset):
