@@ -71,7 +71,8 @@ def _started() -> str:
 
 @functools.cache
 def code_version() -> dict[str, Any]:
-    """The git commit and whether tracked sources differ from it (outputs excluded)."""
+    """The git commit and whether tracked sources differ from it (outputs excluded: results/,
+    paper_outputs/, and store/, which a publishing run fills while it goes)."""
 
     def git(*args: str) -> str | None:
         try:
@@ -80,7 +81,7 @@ def code_version() -> dict[str, Any]:
             return None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--", ".", ":(exclude)paper_outputs", ":(exclude)results")
+    status = git("status", "--porcelain", "--", ".", ":(exclude)paper_outputs", ":(exclude)results", ":(exclude)store")
     return {
         "git_commit": commit,
         "git_dirty": None if status is None else bool(status),
