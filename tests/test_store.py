@@ -32,11 +32,11 @@ def test_code_digest_follows_the_training_code_but_not_its_comments(package_copy
     store.code_digest.cache_clear()
     assert store.code_digest(store.TRAINING_CODE) != before
     # an attack's key does not follow another attack's code
-    l2 = store.code_digest((*store.ATTACK_CODE, store.ATTACK_MODULES["l2"]))
+    l2 = store.code_digest((*store.ATTACK_CODE, store.attack_module("l2")))
     jsma = package_copy / "attacks/jsma.py"
     jsma.write_text(jsma.read_text() + "\nX = 1\n")
     store.code_digest.cache_clear()
-    assert store.code_digest((*store.ATTACK_CODE, store.ATTACK_MODULES["l2"])) == l2
+    assert store.code_digest((*store.ATTACK_CODE, store.attack_module("l2"))) == l2
 
 
 def test_a_network_key_follows_its_training_settings_and_its_upstream_networks():

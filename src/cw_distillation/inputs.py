@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import zipfile
 import zlib
 from pathlib import Path
 
 from cw_distillation.files import sha256_file
-from cw_distillation.provenance import manifest_path
+from cw_distillation.provenance import manifest_path, recorded_sha256
 
 # Arguments that name what a step writes, not what it reads.
 OUTPUT_ARGS = {"out", "summary", "out_base", "out_dir", "checkpoint_dir", "store", "results"}
@@ -48,13 +47,10 @@ def input_files(args: argparse.Namespace) -> list[Path]:
 def verify(paths: list[Path]) -> None:
     """TamperedInput naming the first input whose SHA-256 is not the one its manifest records."""
     for path in paths:
-        manifest = manifest_path(path)
-        if not manifest.is_file():
+        recorded = recorded_sha256(path)
+        if recorded is None:  # no manifest, or an unreadable one (the audit's to report)
             continue
-        try:
-            recorded = json.loads(manifest.read_text())["artifact"]["sha256"]
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # an unreadable manifest is the audit's to report
+        manifest = manifest_path(path)
         actual = sha256_file(path)
         if actual != recorded:
             raise TamperedInput(

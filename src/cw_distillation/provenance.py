@@ -202,6 +202,14 @@ def read_manifest(artifact: str | Path) -> dict | None:
     return json.loads(path.read_text())
 
 
+def recorded_sha256(artifact: str | Path) -> str | None:
+    """The SHA-256 the artifact's manifest records, or None (no manifest, or an unreadable one)."""
+    try:
+        return json.loads(manifest_path(artifact).read_text())["artifact"]["sha256"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def config_digest(config: dict) -> str:
     return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()
 

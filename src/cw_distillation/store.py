@@ -29,7 +29,7 @@ from pathlib import Path
 import cw_distillation
 from cw_distillation import plan
 from cw_distillation.files import atomic_path, sha256_file, write_text_atomic
-from cw_distillation.provenance import manifest_path
+from cw_distillation.provenance import manifest_path, recorded_sha256
 
 FORMAT = 1
 SUFFIX = ".store.json"
@@ -45,12 +45,13 @@ NOT_SHAPING = frozenset({
 })
 TRAINING_CODE = ("cw_distillation.steps.training",)
 ATTACK_CODE = ("cw_distillation.steps.attacking",)
-ATTACK_MODULES = {  # the module of each attack (steps/attacking.py loads them by name)
-    "l2": "cw_distillation.attacks.cw_l2", "l0": "cw_distillation.attacks.cw_l0",
-    "linf": "cw_distillation.attacks.cw_linf", "fgs": "cw_distillation.attacks.gradient_sign",
-    "igs": "cw_distillation.attacks.gradient_sign", "jsma": "cw_distillation.attacks.jsma",
-    "lbfgs": "cw_distillation.attacks.lbfgs", "deepfool": "cw_distillation.attacks.deepfool",
-}
+
+
+def attack_module(attack: str) -> str:
+    """The module of an attack, as steps/attacking.py's registry names it (it loads them by name)."""
+    from cw_distillation.steps.attacking import ATTACKS
+
+    return ATTACKS[attack].module
 
 
 # ------------------------------------------------------------------ code digests
@@ -156,7 +157,7 @@ def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
         "batch_size": config["attacks"]["batch_size"], "seed": config["seed"],
         "model": key_of(model_parts(config, dataset, model)),
         "data": key_of(data_parts(config, dataset)),
-        "code": code_digest((*ATTACK_CODE, ATTACK_MODULES[attack])),
+        "code": code_digest((*ATTACK_CODE, attack_module(attack))),
     }
 
 
@@ -201,7 +202,7 @@ def _parts(config: dict, kind: str, w: dict) -> dict:
             "targets": transfer["targets"], "seed": config["seed"],
             "options": {**config["attacks"]["l2"], "max_iterations": transfer["max_iterations"]},
             "batch_size": config["attacks"]["batch_size"],
-            "code": code_digest((*ATTACK_CODE, ATTACK_MODULES["l2"], "cw_distillation.transfer"))}
+            "code": code_digest((*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"))}
 
 
 # ------------------------------------------------------------------ entries
@@ -242,11 +243,7 @@ def check_entry(store: Path, rel: str, parts: dict) -> str | None:
     manifest = manifest_path(path)
     if not manifest.is_file():
         return f"{manifest}: the entry's provenance manifest is missing; recomputing"
-    try:
-        recorded_sha = json.loads(manifest.read_text())["artifact"]["sha256"]
-    except (OSError, ValueError, KeyError, TypeError):
-        recorded_sha = None
-    if recorded_sha != digest:
+    if recorded_sha256(path) != digest:
         return f"{manifest}: the manifest describes other bytes than {path}; recomputing"
     return None
 
