@@ -31,12 +31,20 @@ def test_fig8_draws_distance_against_temperature(tmp_path):
     temps = [1, 10, 50, 100]
     paths = plots.fig8_distance_vs_temperature(temps, [2.0, 2.3, np.nan, 2.1], -0.04, tmp_path / "fig8")
     check_written(paths, LINE_ASPECT)
+    paths = plots.fig8_distance_vs_temperature(
+        temps, [2.0, 2.3, np.nan, 2.1], -0.04, tmp_path / "fig8b", rho_interval=(-0.6, 0.5)
+    )
+    check_written(paths, LINE_ASPECT)
 
 
 def test_jsma_success_figure_with_and_without_intervals(tmp_path):
-    temps, success = [1, 5, 100], np.array([0.9, 0.3, 0.0])
-    check_written(plots.jsma_success_vs_temperature(temps, success, tmp_path / "a"), LINE_ASPECT)
-    paths = plots.jsma_success_vs_temperature(temps, success, tmp_path / "b", lo=success - 0.05, hi=success + 0.05)
+    temps, f, z = [1, 5, 100], np.array([0.9, 0.3, 0.0]), np.array([0.8, 0.7, 0.6])
+    check_written(plots.jsma_success_vs_temperature(temps, {"jsma_f": f}, tmp_path / "a"), LINE_ASPECT)
+    lo, hi = {"jsma_f": f - 0.05, "jsma_z": z - 0.1}, {"jsma_f": f + 0.05, "jsma_z": z + 0.1}
+    paths = plots.jsma_success_vs_temperature(temps, {"jsma_f": f, "jsma_z": z}, tmp_path / "b", lo=lo, hi=hi)
+    check_written(paths, LINE_ASPECT)
+    # a temperature where a JSMA was not run (None) leaves a gap, not an error
+    paths = plots.jsma_success_vs_temperature(temps, {"jsma_z": [0.5, None, 0.1]}, tmp_path / "c")
     check_written(paths, LINE_ASPECT)
 
 

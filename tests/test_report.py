@@ -131,3 +131,65 @@ def test_transfer_claim_with_only_kappa_0_reached_is_one_row(tmp_path):
     report = build_report(tmp_path, config("paper"))
     assert report.count("transfer to the distilled network at kappa") == 1
     assert "90.0% at kappa = 0" in row_of(report, "transfer to the distilled network (untargeted, kappa = 40)")
+
+
+def table4(tmp_path, l2_average: float, fgs_average_success: float) -> None:
+    rows = [
+        {
+            "attack": "l2",
+            "name": "Our L2",
+            "metric": "l2",
+            "mnist_average_mean": l2_average,
+            "mnist_average_success": 1.0,
+            "mnist_average_paper_mean": 1.76,
+            "mnist_average_paper_success": 1.0,
+        },
+        {
+            "attack": "fgs",
+            "name": "Fast Gradient Sign",
+            "metric": "linf",
+            "mnist_average_mean": 0.3,
+            "mnist_average_success": fgs_average_success,
+            "mnist_average_paper_mean": 0.26,
+            "mnist_average_paper_success": 0.42,
+        },
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "table4_undistilled", formats=("csv",))
+
+
+@pytest.mark.parametrize("l2, fgs, l2_verdict, fgs_verdict", [(1.8, 0.42, HOLDS, HOLDS), (2.4, 0.6, FAILS, FAILS)])
+def test_table_iv_judges_our_distances_and_the_earlier_attacks_success(tmp_path, l2, fgs, l2_verdict, fgs_verdict):
+    table4(tmp_path, l2, fgs)
+    report = build_report(tmp_path, config("mnist10"))
+    assert f"**{l2_verdict}**" in row_of(report, "mnist: Our L2 on the standard network, average case")
+    fgs_row = row_of(report, "mnist: Fast Gradient Sign on the standard network, average case")
+    assert f"**{fgs_verdict}**" in fgs_row and "42.0%" in fgs_row
+
+
+@pytest.mark.parametrize("distilled, expected", [(2.0, HOLDS), (4.0, FAILS)])
+def test_distilled_to_standard_distance_ratio_is_judged(tmp_path, distilled, expected):
+    table4(tmp_path, 1.6, 0.42)
+    rows = [{"attack": "l2", "name": "Our L2", "metric": "l2", "mnist_average_mean": distilled}]
+    write_table(rows, list(rows[0]), tmp_path / "table6_distilled", formats=("csv",))
+    row = row_of(build_report(tmp_path, config("mnist10")), "Our L2: distilled / standard mean distance")
+    assert f"**{expected}**" in row and "1.25x" in row  # the paper's 2.2 / 1.76
+
+
+def test_temperature_claims_judge_both_jsmas_and_show_rhos_interval(tmp_path):
+    rows = [
+        {"dataset": "mnist", "temperature": t, "jsma_f_success": f, "jsma_z_success": z, "l2_mean": 2.0}
+        for t, f, z in ((1, 0.9, 0.8), (5, 0.4, 0.8), (10, 0.3, 0.8), (50, 0.1, 0.8), (100, 0.0, 0.85))
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "temperature", formats=("csv",))
+    corr = [{"dataset": "mnist", "rho": -0.1, "rho_lo": -0.7, "rho_hi": 0.6}]
+    write_table(corr, list(corr[0]), tmp_path / "temperature_correlation", formats=("csv",))
+    report = build_report(tmp_path, config("mnist10"))
+    assert f"**{HOLDS}**" in row_of(report, "JSMA-F succeeds less as T grows")
+    assert f"**{FAILS}**" in row_of(report, "JSMA-Z succeeds less as T grows")
+    rho_row = row_of(report, "L2 distance uncorrelated with T")
+    assert "-0.100 (95% bootstrap interval -0.700 to 0.600)" in rho_row and f"**{HOLDS}**" in rho_row
+
+
+def test_a_smoke_test_profile_says_so_and_points_to_the_judged_report(tmp_path):
+    assert "smoke test" in build_report(tmp_path, config("quick"))
+    assert "smoke test" not in build_report(tmp_path, config("mnist10"))

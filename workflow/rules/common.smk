@@ -122,7 +122,7 @@ ATTACK_CFG = config["attacks"]
 # Section VIII.A: the earlier attacks again on the distilled network, with the paper's fixes.
 FRAGILITY_VARIANTS = ATTACK_CFG["fragility_variants"]
 # Section VIII.C: one random target per image on every network of the temperature sweep.
-SWEEP_ATTACKS = ["l2_random", "jsma_f_random"]
+SWEEP_ATTACKS = ["l2_random", "jsma_f_random", "jsma_z_random"]
 
 
 def attack_spec(wildcards):

@@ -28,12 +28,18 @@ REFERENCE_MARKER = {"color": REFERENCE_STYLE["color"], "marker": "s", "markerfac
 
 
 def fig8_distance_vs_temperature(
-    temps: Sequence[float], mean_l2: Sequence[float], rho: float, base: str | Path, dataset: str = "mnist"
+    temps: Sequence[float],
+    mean_l2: Sequence[float],
+    rho: float,
+    base: str | Path,
+    dataset: str = "mnist",
+    rho_interval: tuple[float, float] | None = None,
 ) -> list[Path]:
     """Fig. 8: mean L2 distance to a random-target adversarial example against T, rho in the title.
 
     temps, mean_l2: (M,) one point per distilled network (``temperature_rows``' l2_mean);
-    rho: Pearson's coefficient of the two (``temperature.correlation``). The paper's rho
+    rho: Pearson's coefficient of the two (``temperature.correlation``), rho_interval its
+    bootstrap interval (shown when given and finite). The paper's rho
     (MNIST) goes beside ours in the title, and its Table VI average case at T = 100 is drawn
     as a reference point: the same quantity on the main distilled network.
     """
@@ -50,6 +56,8 @@ def fig8_distance_vs_temperature(
             label="paper, Table VI (T = 100, average case)",
         )
         title = f"{_dataset_name(dataset)}: ρ = {rho:.2f}"
+        if rho_interval is not None and all(v is not None and np.isfinite(v) for v in rho_interval):
+            title += f" [{rho_interval[0]:.2f}, {rho_interval[1]:.2f}]"
         if dataset == "mnist":
             title += f" (paper: ρ = {lookup('temperature_effect.l2_mean_distance_vs_T_correlation'):.2f})"
         ax.set_title(title)
@@ -61,36 +69,43 @@ def fig8_distance_vs_temperature(
         return save_figure(fig, base)
 
 
+JSMA_LABELS = {"jsma_f": ("JSMA-F (softmax)", "o"), "jsma_z": ("JSMA-Z (logits)", "s")}
+
+
 def jsma_success_vs_temperature(
     temps: Sequence[float],
-    success: Sequence[float],
+    success: Mapping[str, Sequence[float]],
     base: str | Path,
-    lo: Sequence[float] | None = None,
-    hi: Sequence[float] | None = None,
+    lo: Mapping[str, Sequence[float]] | None = None,
+    hi: Mapping[str, Sequence[float]] | None = None,
     dataset: str = "mnist",
 ) -> list[Path]:
-    """JSMA's success probability against T, with the original distillation paper's MNIST points.
+    """Each JSMA's success probability against T, with the original distillation paper's MNIST points.
 
-    temps, success: (M,); lo, hi: (M,) optional exact 95% intervals (``temperature_rows``'
-    jsma_success_lo / _hi), drawn as error bars. T on a log axis: the fall happens at small T.
+    temps: (M,); success: {variant: (M,)} for variant "jsma_f" and/or "jsma_z"; lo, hi: the same
+    keys, optional exact 95% intervals (``temperature_rows``' <variant>_success_lo / _hi), drawn
+    as error bars. T on a log axis: the fall happens at small T.
     """
-    temps, success = np.asarray(temps, dtype=float), np.asarray(success, dtype=float)
+    temps = np.asarray(temps, dtype=float)
     order = np.argsort(temps)
     with plt.rc_context(STYLE):
         fig, ax = new_figure()
-        yerr = None
-        if lo is not None and hi is not None:
-            lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
-            yerr = np.clip(np.vstack([success - lo, hi - success])[:, order], 0, None)
-        ax.errorbar(
-            temps[order],
-            success[order],
-            yerr=yerr,
-            fmt="o-",
-            color=OURS,
-            capsize=2,
-            label="ours: JSMA" + (" (95% exact interval)" if yerr is not None else ""),
-        )
+        for i, (variant, values) in enumerate(success.items()):
+            rate = np.array([np.nan if v is None else v for v in values], dtype=float)
+            yerr = None
+            if lo is not None and hi is not None and variant in lo and variant in hi:
+                low, high = (np.array([np.nan if v is None else v for v in b[variant]], float) for b in (lo, hi))
+                yerr = np.nan_to_num(np.clip(np.vstack([rate - low, high - rate])[:, order], 0, None))
+            label, marker = JSMA_LABELS.get(variant, (variant, "o"))
+            ax.errorbar(
+                temps[order],
+                rate[order],
+                yerr=yerr,
+                fmt=f"{marker}-",
+                color=PALETTE[i % len(PALETTE)],
+                capsize=2,
+                label=f"ours: {label}" + (" (95% exact interval)" if yerr is not None else ""),
+            )
         if dataset == "mnist":
             paper = lookup("temperature_effect.jsma_success_rate_mnist")  # {"T1": 0.91, ...}
             t_paper = [float(k[1:]) for k in paper]

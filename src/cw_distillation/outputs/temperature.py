@@ -2,9 +2,10 @@
 
 The paper's claim: raising T makes JSMA fail more often (the original distillation paper:
 91% at T = 1, 24% at T = 5, 0.5% at T = 100 on MNIST), yet the mean distance of our L2 attack
-to a random target is uncorrelated with T (rho = -0.05). So a row per T carries the JSMA
-success rate, the L2 average-case mean distance and the network's accuracy; ``correlation``
-gives the Pearson coefficient beside the paper's.
+to a random target is uncorrelated with T (rho = -0.05). The paper does not say which JSMA it
+reran, so a row per T carries the success rates of both (JSMA-F on the softmax, JSMA-Z on the
+logits), the L2 average-case mean distance and the network's accuracy; ``correlation`` gives
+the Pearson coefficient beside the paper's, with a bootstrap interval over the attacked images.
 """
 
 from __future__ import annotations
@@ -22,16 +23,14 @@ TEMPERATURE_COLUMNS = [
     "dataset",
     "temperature",
     "test_accuracy",
-    "jsma_pairs",
-    "jsma_success",
-    "jsma_success_lo",
-    "jsma_success_hi",
+    *(f"{v}_{field}" for v in ("jsma_f", "jsma_z") for field in ("pairs", "success", "success_lo", "success_hi")),
     "paper_jsma_success",
     "l2_images",
     "l2_mean",
     "l2_success",
 ]
-CORRELATION_COLUMNS = ["dataset", "quantity", "n_temperatures", "rho", "rho_log_t", "paper_rho"]
+JSMA_VARIANTS = ("jsma_f", "jsma_z")
+CORRELATION_COLUMNS = ["dataset", "quantity", "n_temperatures", "rho", "rho_lo", "rho_hi", "rho_log_t", "paper_rho"]
 
 
 def pearson(x: Sequence[float], y: Sequence[float]) -> float:
@@ -66,24 +65,26 @@ def temperature_rows(sweep: Sequence[Mapping[str, Any]], dataset: str = "mnist")
     sweep: one dict per network distilled at temperature T, with
       "temperature": float T;
       "test_accuracy": float, the distilled network's accuracy at T = 1;
-      "jsma": (N,) bool, JSMA's success per (image, target) pair (``AttackResult.success``);
+      "jsma_f", "jsma_z": (N,) bool, that JSMA's success per (image, target) pair
+        (``AttackResult.success``);
       "l2": ``evaluate.best_average_worst`` of our L2 attack; its ["l2"]["average"] case
         (one random target per image) is Fig. 8's "mean distance ... with random target".
-    Any of the last three may be None (not run); its cells are then None.
+    Any of the last four may be None (not run); its cells are then None.
     """
     rows = []
     for entry in sorted(sweep, key=lambda e: float(e["temperature"])):
         t = float(entry["temperature"])
         row: dict[str, Any] = {"dataset": dataset, "temperature": t, "test_accuracy": entry.get("test_accuracy")}
-        jsma = entry.get("jsma")
-        if jsma is not None:
-            ok = np.asarray(jsma, dtype=bool)
+        for variant in JSMA_VARIANTS:
+            if entry.get(variant) is None:
+                continue
+            ok = np.asarray(entry[variant], dtype=bool)
             lo, hi = binomial_interval(int(ok.sum()), len(ok))
             row |= {
-                "jsma_pairs": len(ok),
-                "jsma_success": float(ok.mean()) if len(ok) else float("nan"),
-                "jsma_success_lo": lo,
-                "jsma_success_hi": hi,
+                f"{variant}_pairs": len(ok),
+                f"{variant}_success": float(ok.mean()) if len(ok) else float("nan"),
+                f"{variant}_success_lo": lo,
+                f"{variant}_success_hi": hi,
             }
         row["paper_jsma_success"] = paper_jsma_success(t, dataset)
         l2 = entry.get("l2")
@@ -94,19 +95,58 @@ def temperature_rows(sweep: Sequence[Mapping[str, Any]], dataset: str = "mnist")
     return rows
 
 
-def correlation(rows: Sequence[Mapping[str, Any]], quantity: str = "l2_mean") -> dict[str, Any]:
+def rho_interval(
+    temperatures: Sequence[float],
+    samples: Sequence[Sequence[float]],
+    n_boot: int = 2000,
+    level: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of Pearson's rho between T and the mean of each T's samples.
+
+    samples[i]: the per-image values at temperatures[i] (for Fig. 8, the L2 distance of each
+    image's successful random-target attack). Each resample redraws every temperature's images
+    with replacement, independently, and recomputes the means and rho: the interval says how
+    much of rho is the sampling noise of 50 images per network rather than an effect of T.
+    NaN, NaN when fewer than 3 temperatures have samples.
+    """
+    rng = np.random.default_rng(seed)
+    kept = [(float(t), np.asarray(s, np.float64)) for t, s in zip(temperatures, samples, strict=True) if len(s)]
+    if len(kept) < 3:
+        return float("nan"), float("nan")
+    t = np.array([k[0] for k in kept])
+    means = np.stack([s[rng.integers(0, len(s), size=(n_boot, len(s)))].mean(1) for _, s in kept], axis=1)
+    rhos = np.array([pearson(t, m) for m in means])
+    rhos = rhos[~np.isnan(rhos)]
+    if not len(rhos):
+        return float("nan"), float("nan")
+    tail = 100 * (1 - level) / 2
+    return float(np.percentile(rhos, tail)), float(np.percentile(rhos, 100 - tail))
+
+
+def correlation(
+    rows: Sequence[Mapping[str, Any]],
+    quantity: str = "l2_mean",
+    samples: Sequence[Sequence[float]] | None = None,
+    seed: int = 0,
+) -> dict[str, Any]:
     """Pearson's rho of T against a column of ``temperature_rows`` (default Fig. 8's mean L2 distance).
 
     rho is on T itself (the paper's Fig. 8 has a linear T axis); rho_log_t on log T, since a
     sweep like 1, 2, 5, 10, ..., 100 crowds its points at small T. paper_rho only for l2_mean.
+    samples: per row, the values whose mean is ``quantity``; given, rho_lo / rho_hi are the 95%
+    bootstrap interval of ``rho_interval`` (seeded), else None.
     """
     t = np.array([r["temperature"] for r in rows], dtype=np.float64)
     v = np.array([np.nan if r.get(quantity) is None else r[quantity] for r in rows], dtype=np.float64)
+    lo, hi = rho_interval(t, samples, seed=seed) if samples is not None else (None, None)
     return {
         "dataset": rows[0]["dataset"] if rows else None,
         "quantity": quantity,
         "n_temperatures": int(np.sum(~np.isnan(v))),
         "rho": pearson(t, v),
+        "rho_lo": lo,
+        "rho_hi": hi,
         "rho_log_t": pearson(np.log(t), v),
         "paper_rho": lookup("temperature_effect.l2_mean_distance_vs_T_correlation") if quantity == "l2_mean" else None,
     }
