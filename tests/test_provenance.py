@@ -250,3 +250,47 @@ def test_manifest_records_the_code_and_time_at_the_start_of_a_step(tmp_path, mon
     finally:
         provenance.code_version.cache_clear()  # other tests read the code version of their own cwd
         monkeypatch.setattr(provenance, "_process_start", None)
+
+
+def test_two_trainings_from_one_seed_publish_byte_identical_networks(chain):
+    """Keras stamps the wall clock into a .keras file (metadata.json's date_saved, zip entry
+    times): published networks are rewritten without it, so the same weights have the same
+    SHA-256, and the audit and the store compare those. Two processes, as the workflow runs
+    them (Keras numbers its layer names per process)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    from cw_distillation.files import sha256_file
+
+    digests = []
+    for run in ("a", "b"):  # each takes seconds: their wall-clock stamps differ
+        out = f"results/t/models/{run}.keras"
+        args = ["train", "--role", "standard", "--dataset", "mnist", "--data", "results/t/data/mnist.npz"]
+        args += ["--validation-size", "5", "--epochs", "1", "--batch-size", "16", "--seed", "4"]
+        args += ["--out", out, "--metrics", f"results/t/models/{run}.json"]
+        subprocess.run([sys.executable, "-m", "cw_distillation", *args], check=True, capture_output=True)
+        with zipfile.ZipFile(out) as z:
+            assert {i.date_time for i in z.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+            assert "date_saved" not in json.loads(z.read("metadata.json"))
+        digests.append(sha256_file(out))
+        assert provenance.recorded_sha256(out) == digests[-1]
+    assert digests[0] == digests[1]
+    code, lines = audit_lines("results/t")
+    assert code == 0, lines
+
+
+def test_normalizing_an_archive_keeps_its_arrays_and_is_idempotent(tmp_path):
+    import numpy as np
+
+    from cw_distillation.files import normalize_archive, sha256_file
+
+    path = tmp_path / "r.npz"
+    np.savez_compressed(path, x=np.arange(6.0).reshape(2, 3), y=np.array([True, False]))
+    assert normalize_archive(path)
+    first = sha256_file(path)
+    assert normalize_archive(path) and sha256_file(path) == first
+    with np.load(path) as z:
+        assert z["x"].tolist() == [[0, 1, 2], [3, 4, 5]] and z["y"].tolist() == [True, False]
+    (tmp_path / "t.csv").write_text("a\n")
+    assert not normalize_archive(tmp_path / "t.csv") and not normalize_archive(tmp_path / "missing.npz")

@@ -1,5 +1,6 @@
 """The real workflow: lint-clean, planned quickly, stopped by a bad config, and run end to end (tiny profile)."""
 
+import json
 import os
 import shutil
 import subprocess
@@ -113,6 +114,9 @@ def test_tiny_profile_runs_end_to_end(tiny_run):
     report = (outputs / "REPORT.md").read_text()
     assert "Replication report: profile `tiny`" in report and "Verdicts:" in report
     assert "| VIII.B, Table VI |" in report and "| VIII.D |" in report
+    # the init network trains one epoch, and its provenance says so (not an unused default of 50)
+    init = json.loads((tiny_run / "results/tiny/models/mnist/init.keras.prov.json").read_text())
+    assert init["step"]["params"]["epochs"] == 1 and init["step"]["params"]["role"] == "init"
 
 
 @pytest.mark.parametrize("folder", ["results/tiny", "paper_outputs/tiny"])

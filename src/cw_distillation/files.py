@@ -4,12 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import tempfile
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 CHUNK = 1 << 20
+# Archives a step publishes: zips whose writers stamp the wall clock into entry times (numpy's
+# savez, Keras) and, for Keras, into metadata.json's "date_saved". Fixed, the same content
+# gives the same bytes, so a rerun from the same seed has the same SHA-256.
+ARCHIVE_SUFFIXES = (".keras", ".npz")
+FIXED_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+VOLATILE_JSON_KEYS = {"metadata.json": ("date_saved",)}
 
 
 def sha256_file(path: str | Path) -> str:
@@ -70,6 +78,33 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def normalize_archive(path: str | Path) -> bool:
+    """Rewrite a published .keras / .npz zip without wall-clock stamps; True if it was one.
+
+    Members keep their order, names, bytes and compression; every entry time becomes
+    1980-01-01 and VOLATILE_JSON_KEYS are dropped. Loading is unaffected (Keras reads only
+    keras_version from metadata.json; numpy reads no times). Idempotent, and atomic: a
+    failure leaves the original file.
+    """
+    path = Path(path)
+    if path.suffix not in ARCHIVE_SUFFIXES or not path.is_file() or not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as src:
+        members = [(info, src.read(info)) for info in src.infolist()]
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w") as dst:
+        for info, data in members:
+            if info.filename in VOLATILE_JSON_KEYS:
+                meta = json.loads(data)
+                for key in VOLATILE_JSON_KEYS[info.filename]:
+                    meta.pop(key, None)
+                data = json.dumps(meta, sort_keys=True).encode()
+            fixed = zipfile.ZipInfo(info.filename, date_time=FIXED_ZIP_TIME)
+            fixed.compress_type = info.compress_type
+            fixed.external_attr = 0o644 << 16
+            dst.writestr(fixed, data)
+    return True
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

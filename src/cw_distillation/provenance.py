@@ -26,7 +26,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from cw_distillation.files import sha256_any, tree_digests, write_text_atomic
+from cw_distillation.files import normalize_archive, sha256_any, tree_digests, write_text_atomic
 
 SCHEMA_VERSION = 1
 ROOT_STEPS = {"download", "synthesize"}  # steps whose inputs are outside the workflow
@@ -137,8 +137,13 @@ class Step:
 
 
 def write_manifest(artifact: str | Path, step: Step) -> Path:
-    """Record ``artifact`` (a file or a folder) as made by ``step``."""
+    """Record ``artifact`` (a file or a folder) as made by ``step``.
+
+    A .keras or .npz file is first rewritten without wall-clock stamps (``normalize_archive``),
+    so that the SHA-256 recorded here depends on its content alone.
+    """
     artifact = Path(artifact)
+    normalize_archive(artifact)
     inputs, lineage = [], {}
     for path in step.inputs:
         digest = sha256_any(path)

@@ -63,6 +63,7 @@ rule train_half:
 
 
 # Distillation, step 0 (the reference's): one epoch from scratch at T = 1; starts teacher and student.
+# (--epochs 1 says what runs: the init role always trains one epoch, and its manifest records it.)
 rule train_init:
     input:
         data=rules.prepare.output,
@@ -85,7 +86,7 @@ rule train_init:
         seed=train_seed,
     shell:
         "cw-distillation train --role init --dataset {wildcards.dataset} --data {input.data} {params.split}"
-        " --batch-size {params.batch_size} --seed {params.seed} --out {output.model} --metrics {output.metrics}"
+        " --epochs 1 --batch-size {params.batch_size} --seed {params.seed} --out {output.model} --metrics {output.metrics}"
         " --rule train_init --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"
 
 
