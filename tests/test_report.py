@@ -193,3 +193,47 @@ def test_temperature_claims_judge_both_jsmas_and_show_rhos_interval(tmp_path):
 def test_a_smoke_test_profile_says_so_and_points_to_the_judged_report(tmp_path):
     assert "smoke test" in build_report(tmp_path, config("quick"))
     assert "smoke test" not in build_report(tmp_path, config("mnist10"))
+
+
+def test_the_count_line_counts_every_row_including_shown_ones(tmp_path):
+    import re
+
+    rows = [
+        {"dataset": "mnist", "target_kind": kind, "kappa": k, "n": 100, "targeted": t, "untargeted": u}
+        for kind in ("standard", "distilled")
+        for k, t, u in ((0, 0.1, 0.3), (40, 0.7, 0.95))
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "transfer", formats=("csv",))
+    table6(tmp_path, 1.8, 1.0, 0.0)
+    report = build_report(tmp_path, config("paper"))
+    line = next(x for x in report.splitlines() if x.startswith("Verdicts ("))
+    total, *parts = (int(n) for n in re.findall(r"\d+", line))
+    claim_rows = [x for x in report.splitlines() if x.startswith("| ") and "**" in x]
+    assert total == len(claim_rows) == sum(parts)
+    assert "4 shown without a verdict" in line
+
+
+def test_fragility_rows_say_the_papers_outcome_once(tmp_path):
+    rows = [
+        {"dataset": "mnist", "name": "FGS, as published", "variant": "plain", "paper_outcome": "fails",
+         "paper_says": "fails: the gradient is almost always zero", "success_rate": 0.0,
+         "zero_gradient_fraction": 1.0, "consistent": True},
+        {"dataset": "mnist", "name": "L-BFGS, F' = softmax(Z/T)", "variant": "divide_by_T",
+         "paper_outcome": "recovers", "paper_says": "does not fail", "success_rate": 1.0,
+         "zero_gradient_fraction": 0.0, "consistent": True},
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "fragility", formats=("csv",))
+    report = build_report(tmp_path, config("mnist10"))
+    assert "fails: fails" not in report and "as published plain" not in report
+    assert "| mnist: FGS, as published | fails: the gradient" in report
+    assert "recovers: does not fail" in row_of(report, "L-BFGS, F' = softmax(Z/T)")
+
+
+def test_a_small_logit_ratio_keeps_its_digits(tmp_path):
+    rows = [
+        {"dataset": "mnist", "model": m, "reading": "l1_norm", "closer_reading": True, "mean": v, "std": 1.0,
+         "ratio_to_standard": r}
+        for m, v, r in (("standard", 5.0, None), ("distilled_T100", 0.175, 0.035))
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "logit_norms", formats=("csv",))
+    assert "| 0.0350x |" in build_report(tmp_path, config("quick"))

@@ -112,7 +112,7 @@ def test_tiny_profile_runs_end_to_end(tiny_run):
         assert (outputs / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
         assert (outputs / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
     report = (outputs / "REPORT.md").read_text()
-    assert "Replication report: profile `tiny`" in report and "Verdicts:" in report
+    assert "Replication report: profile `tiny`" in report and "Verdicts (" in report
     assert "| VIII.B, Table VI |" in report and "| VIII.D |" in report
     # the init network trains one epoch, and its provenance says so (not an unused default of 50)
     init = json.loads((tiny_run / "results/tiny/models/mnist/init.keras.prov.json").read_text())
@@ -132,6 +132,14 @@ def test_the_audit_gives_the_same_answer_from_another_folder(tiny_run, folder, t
     result = subprocess.run([str(BIN / "cw-distillation"), "audit", str(tiny_run / folder)], cwd=tmp_path, env=ENV,
                             capture_output=True, text=True)
     assert result.returncode == 0 and "audit passed" in result.stdout, result.stdout[-3000:]
+
+
+def test_the_html_report_carries_report_md(tiny_run):
+    result = snakemake("--report", "report.html", "--directory", str(tiny_run), "--configfile", str(TINY),
+                       str(tiny_run / "publish.yaml"), cwd=tiny_run)
+    assert result.returncode == 0, result.stderr[-3000:]
+    html = (tiny_run / "report.html").read_text()
+    assert "REPORT.md" in html and "Verdict" in html
 
 
 def test_a_second_run_has_nothing_to_do(tiny_run):

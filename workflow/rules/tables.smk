@@ -205,7 +205,11 @@ rule replication_report:
         outputs=paper_outputs(),
         code=REPORT_CODE,
     output:
-        f"{OUTPUTS}/REPORT.md",
+        report(
+            f"{OUTPUTS}/REPORT.md",
+            caption="../report/replication_report.rst",
+            category="Verdict",
+        ),
     log:
         f"{RESULTS}/logs/replication_report.log",
     conda:

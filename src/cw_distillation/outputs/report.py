@@ -19,6 +19,8 @@ from cw_distillation.reference import lookup
 
 ALL = "all"
 HOLDS, FAILS, NOT_AT_SCALE, MISSING = "holds", "does not hold", "not run at this scale", "not run"
+SHOWN = "shown"  # a measured point shown beside a judged claim (a transfer curve's ends), not itself judged
+VERDICTS = (HOLDS, FAILS, NOT_AT_SCALE, MISSING, SHOWN)
 
 
 @dataclass
@@ -168,7 +170,7 @@ def logit_claims(tables: Path, sc: dict) -> list[Claim]:
                 "VIII.A",
                 "mnist: distillation makes the logits tens of times larger (distilled / standard)",
                 f"{paper_ratio:.0f}x",
-                f"{dist['ratio_to_standard']:.1f}x",
+                f"{fmt(dist['ratio_to_standard'])}x",
                 "holds if >= 10x: the claim is the order of magnitude (about T)",
                 verdict(dist["ratio_to_standard"] >= 10, sc["trained"]),
                 "tables/logit_norms.md",
@@ -304,6 +306,11 @@ def earlier_attack_claims(tables: Path, sc: dict) -> list[Claim]:
     return out
 
 
+def paper_words(outcome: str, words: str) -> str:
+    """The paper's outcome and its words, without saying the outcome twice ("fails: fails: ...")."""
+    return words if words.startswith(outcome) else f"{outcome}: {words}"
+
+
 def fragility_claims(tables: Path, sc: dict) -> list[Claim]:
     rows = read_table(tables, "fragility") or []
     out = []
@@ -313,8 +320,8 @@ def fragility_claims(tables: Path, sc: dict) -> list[Claim]:
         out.append(
             Claim(
                 "VIII.A",
-                f"{row['dataset']}: {row['name']} {row['variant'].replace('_', ' ')}",
-                f"{row['paper_outcome']}: {row['paper_says']}",
+                f"{row['dataset']}: {row['name']}",
+                paper_words(row["paper_outcome"], row["paper_says"]),
                 f"success {pct(row['success_rate'])}; zero gradients {pct(row['zero_gradient_fraction'])}",
                 "fails: <= 10% success; recovers: >= 50%",
                 verdict(row.get("consistent"), sc["trained"]),
@@ -391,7 +398,7 @@ def transfer_claims(tables: Path, sc: dict) -> list[Claim]:
                     f"targeted {pct(row['targeted'])}, untargeted {pct(row['untargeted'])} (n = {int(row['n'] or 0)})"
                     + (f"; no source examples at kappa = {', '.join(missing)}" if row is hi and missing else ""),
                     "—",
-                    "shown",
+                    SHOWN,
                     f"figures/{fig}.png",
                 )
             )
@@ -430,7 +437,9 @@ CLAIMS: list[Callable[[Path, dict], list[Claim]]] = [
 def build_report(tables: Path, config: dict) -> str:
     sc = scale(config)
     claims = [c for build in CLAIMS for c in build(tables, sc)]
-    counts = {v: sum(c.verdict == v for c in claims) for v in (HOLDS, FAILS, NOT_AT_SCALE, MISSING)}
+    counts = {v: sum(c.verdict == v for c in claims) for v in VERDICTS}
+    unknown = {c.verdict for c in claims} - set(VERDICTS)
+    assert not unknown, f"claims with verdicts outside VERDICTS: {unknown}"
     images = [*sc["n_images"].values(), *sc["max_images"].values()]
     comparable = sc["paper_training"] and sc["paper_attacks"] and min(images) >= 1000
     lines = [
@@ -473,8 +482,8 @@ def build_report(tables: Path, config: dict) -> str:
         f"settings: **{'yes' if sc['paper_attacks'] else 'no'}**; comparable with the paper overall: "
         f"**{'yes' if comparable else 'no'}**.",
         "",
-        f"Verdicts: {counts[HOLDS]} hold, {counts[FAILS]} do not hold, {counts[NOT_AT_SCALE]} not run at this "
-        f"scale, {counts[MISSING]} not run.",
+        f"Verdicts ({len(claims)} rows): {counts[HOLDS]} hold, {counts[FAILS]} do not hold, {counts[NOT_AT_SCALE]} "
+        f"not run at this scale, {counts[MISSING]} not run, {counts[SHOWN]} shown without a verdict.",
         "",
         "## Claims",
         "",
