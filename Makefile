@@ -25,7 +25,7 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: replicate figures test test-slurm lint report dry-run audit store-check unlock clean-venv help
+.PHONY: replicate figures test test-slurm lint report readme dry-run audit store-check unlock clean-venv help
 
 help:
 	@echo "make replicate [PROFILE=quick|mnist10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
@@ -38,6 +38,7 @@ help:
 	@echo "make lint      ruff, snakefmt --check, snakemake --lint"
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
+	@echo "make readme    the README's results block from paper_outputs/*/REPORT.md"
 	@echo "make store-check  verify every entry of store/PROFILE"
 	@echo "make unlock    remove the lock a killed run left (only when no other run is going)"
 	@echo "make clean-venv   remove .venv"
@@ -106,6 +107,10 @@ report: $(STAMP)
 
 audit: $(STAMP)
 	$(BIN)/cw-distillation audit paper_outputs/$(PROFILE)
+
+# The README's results block, from the committed reports (the test suite checks that they agree).
+readme: $(STAMP)
+	$(BIN)/cw-distillation readme-results paper_outputs/mnist10/REPORT.md paper_outputs/quick/REPORT.md
 
 clean-venv:
 	rm -rf $(VENV)

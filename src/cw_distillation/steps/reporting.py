@@ -321,6 +321,25 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def readme_results(args: argparse.Namespace) -> int:
+    """Rewrite (or, with --check, compare) the README's results block from the REPORT.md files."""
+    from cw_distillation.outputs.readme import results_block, splice
+
+    readme = Path(args.readme)
+    text = readme.read_text()
+    updated = splice(text, results_block(args.reports, readme.resolve().parent))
+    if args.check:
+        if updated != text:
+            print(f"{readme}: its results block differs from {', '.join(map(str, args.reports))}; run: make readme")
+            return 1
+        print(f"{readme}: results block matches the reports")
+        return 0
+    if updated != text:
+        readme.write_text(updated)
+    print(f"{readme}: results block written from {len(args.reports)} report(s)")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("table-accuracy", help="paper_outputs table of every network's test accuracy")
     p.add_argument("--metrics", nargs="+", required=True, type=Path, help="the training steps' .json files")
@@ -357,6 +376,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-base", required=True, type=Path)
     add_step_options(p)
     p.set_defaults(handler=table_temperature)
+
+    p = sub.add_parser("readme-results", help="the README's results block from the REPORT.md files")
+    p.add_argument("reports", nargs="+", type=Path, help="paper_outputs/<profile>/REPORT.md, in order")
+    p.add_argument("--readme", default=Path("README.md"), type=Path)
+    p.add_argument("--check", action="store_true", help="only compare; exit 1 if the README differs")
+    p.set_defaults(handler=readme_results)
 
     p = sub.add_parser("figure", help="one figure from its table")
     p.add_argument("--figure", required=True, choices=["fig8", "jsma_temperature", "fig9", "fig10"])
