@@ -30,7 +30,8 @@ def test_the_block_carries_the_count_line_and_only_judged_rows(tmp_path):
 
 def test_splice_replaces_only_the_block_and_names_a_missing_marker():
     readme = f"top\n{RESULTS_START}\nold\n{RESULTS_END}\nbottom\n"
-    assert splice(readme, f"{RESULTS_START}\nnew\n{RESULTS_END}") == f"top\n{RESULTS_START}\nnew\n{RESULTS_END}\nbottom\n"
+    new = f"{RESULTS_START}\nnew\n{RESULTS_END}"
+    assert splice(readme, new) == f"top\n{new}\nbottom\n"
     with pytest.raises(ValueError, match="results:end"):
         splice(f"top\n{RESULTS_START}\n", "x")
 
