@@ -25,7 +25,7 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: replicate figures test test-slurm lint report readme dry-run audit store-check unlock clean-venv help
+.PHONY: replicate figures test test-slurm lint report readme job-times dry-run audit store-check unlock clean-venv help
 
 help:
 	@echo "make replicate [PROFILE=quick|mnist10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
@@ -38,7 +38,8 @@ help:
 	@echo "make lint      ruff, snakefmt --check, snakemake --lint"
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
-	@echo "make readme    the README's results block from paper_outputs/*/REPORT.md"
+	@echo "make job-times paper_outputs/PROFILE/tables/job_times from the run's benchmark files"
+	@echo "make readme    the README's results block from paper_outputs/*/REPORT.md (and job_times)"
 	@echo "make store-check  verify every entry of store/PROFILE"
 	@echo "make unlock    remove the lock a killed run left (only when no other run is going)"
 	@echo "make clean-venv   remove .venv"
@@ -107,6 +108,10 @@ report: $(STAMP)
 
 audit: $(STAMP)
 	$(BIN)/cw-distillation audit paper_outputs/$(PROFILE)
+
+# A profile's job-time table, from the benchmark files of its last run (commit it; make readme shows it).
+job-times: $(STAMP)
+	$(BIN)/cw-distillation table-job-times --benchmarks results/$(PROFILE)/benchmarks --out-base paper_outputs/$(PROFILE)/tables/job_times
 
 # The README's results block, from the committed reports (the test suite checks that they agree).
 readme: $(STAMP)

@@ -134,6 +134,21 @@ def test_the_audit_gives_the_same_answer_from_another_folder(tiny_run, folder, t
     assert result.returncode == 0 and "audit passed" in result.stdout, result.stdout[-3000:]
 
 
+def test_every_expensive_job_leaves_a_benchmark_and_they_make_a_job_time_table(tiny_run):
+    benchmarks = sorted((tiny_run / "results/tiny/benchmarks").glob("*.tsv"))
+    names = {p.stem for p in benchmarks}
+    assert "train_mnist_standard" in names and "attack_mnist_standard_l2" in names and "train_mnist_init" in names
+    out = tiny_run / "paper_outputs/tiny/tables/job_times"
+    result = subprocess.run(
+        [str(BIN / "cw-distillation"), "table-job-times", "--benchmarks", "results/tiny/benchmarks",
+         "--out-base", "paper_outputs/tiny/tables/job_times"],
+        cwd=tiny_run, env=ENV, capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    table = out.with_suffix(".md").read_text()
+    assert "| attack |" in table and "train_standard" in table
+
+
 def test_the_html_report_carries_report_md(tiny_run):
     result = snakemake("--report", "report.html", "--directory", str(tiny_run), "--configfile", str(TINY),
                        str(tiny_run / "publish.yaml"), cwd=tiny_run)

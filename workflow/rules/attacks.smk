@@ -12,6 +12,8 @@ rule attack:
         summary=f"{RESULTS}/attacks/{{dataset}}/{{model}}/{{attack}}.json",
     log:
         f"{RESULTS}/logs/attack_{{dataset}}_{{model}}_{{attack}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/attack_{{dataset}}_{{model}}_{{attack}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -46,6 +48,8 @@ rule fragility:
         f"{RESULTS}/fragility/{{dataset}}/{{model}}.json",
     log:
         f"{RESULTS}/logs/fragility_{{dataset}}_{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/fragility_{{dataset}}_{{model}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -72,6 +76,8 @@ rule transfer_examples:
         f"{RESULTS}/transfer/{{dataset}}/half_a_examples.npz",
     log:
         f"{RESULTS}/logs/transfer_examples_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/transfer_examples_{{dataset}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -111,6 +117,8 @@ rule transfer_predict:
         f"{RESULTS}/transfer/{{dataset}}/half_a_to_{{model}}.npz",
     log:
         f"{RESULTS}/logs/transfer_predict_{{dataset}}_{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/transfer_predict_{{dataset}}_{{model}}.tsv"
     conda:
         CONDA_ENV
     resources:

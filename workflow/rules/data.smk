@@ -29,6 +29,8 @@ rule download:
         directory(f"{RESULTS}/raw/{{dataset}}"),
     log:
         f"{RESULTS}/logs/download_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/download_{{dataset}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -54,6 +56,8 @@ rule prepare:
         f"{RESULTS}/data/{{dataset}}.npz",
     log:
         f"{RESULTS}/logs/prepare_{{dataset}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/prepare_{{dataset}}.tsv"
     conda:
         CONDA_ENV
     resources:

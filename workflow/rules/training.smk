@@ -11,6 +11,8 @@ rule train_standard:
         metrics=f"{RESULTS}/models/{{dataset}}/standard.json",
     log:
         f"{RESULTS}/logs/train_{{dataset}}_standard.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_{{dataset}}_standard.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -41,6 +43,8 @@ rule train_half:
         metrics=f"{RESULTS}/models/{{dataset}}/half_{{half}}.json",
     log:
         f"{RESULTS}/logs/train_{{dataset}}_half_{{half}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_{{dataset}}_half_{{half}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -72,6 +76,8 @@ rule train_init:
         metrics=f"{RESULTS}/models/{{dataset}}/init.json",
     log:
         f"{RESULTS}/logs/train_{{dataset}}_init.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_{{dataset}}_init.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -100,6 +106,8 @@ rule train_teacher:
         metrics=f"{RESULTS}/models/{{dataset}}/teacher_T{{temperature}}.json",
     log:
         f"{RESULTS}/logs/train_{{dataset}}_teacher_T{{temperature}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_{{dataset}}_teacher_T{{temperature}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -132,6 +140,8 @@ rule soft_labels:
         f"{RESULTS}/soft_labels/{{dataset}}/T{{temperature}}.npz",
     log:
         f"{RESULTS}/logs/soft_labels_{{dataset}}_T{{temperature}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/soft_labels_{{dataset}}_T{{temperature}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -160,6 +170,8 @@ rule train_distilled:
         metrics=f"{RESULTS}/models/{{dataset}}/distilled_T{{temperature}}.json",
     log:
         f"{RESULTS}/logs/train_{{dataset}}_distilled_T{{temperature}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/train_{{dataset}}_distilled_T{{temperature}}.tsv"
     conda:
         CONDA_ENV
     resources:
@@ -192,6 +204,8 @@ rule logits:
         f"{RESULTS}/logits/{{dataset}}/{{model}}.npz",
     log:
         f"{RESULTS}/logs/logits_{{dataset}}_{{model}}.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/logits_{{dataset}}_{{model}}.tsv"
     conda:
         CONDA_ENV
     resources:

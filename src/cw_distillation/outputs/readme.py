@@ -1,7 +1,8 @@
 """The README's results section, generated from the REPORT.md files the workflow writes.
 
 The README carries no hand-typed result: between RESULTS_START and RESULTS_END it holds, per
-profile's report, the report's count line and its judged rows (claim, paper, ours, verdict),
+profile's report, the report's count line and its judged rows (claim, paper, ours, verdict)
+and, where the profile has one, its job-time table (``table-job-times``),
 written by ``cw-distillation readme-results`` (make readme) and checked by the test suite
 against the committed reports, so the README cannot drift from them.
 """
@@ -34,6 +35,12 @@ def report_summary(report: Path, root: Path) -> list[str]:
         out.append("")
     else:
         out += ["No claim is judged at this profile's scale.", ""]
+    times = report.parent / "tables" / "job_times.md"
+    if times.is_file():
+        trel = times.resolve().relative_to(root.resolve()).as_posix()
+        out += [f"Job times of that profile's run, from its jobs' benchmark files ([{trel}]({trel})):", ""]
+        out += [x for x in times.read_text().splitlines() if x.startswith("|")]
+        out.append("")
     return out
 
 

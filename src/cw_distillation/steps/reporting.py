@@ -321,6 +321,26 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def table_job_times(args: argparse.Namespace) -> int:
+    """The job-time table of a profile's run, from the benchmark files of its jobs."""
+    from cw_distillation.outputs.job_times import JOB_TIME_COLUMNS, job_time_rows
+    from cw_distillation.outputs.tables import write_table
+
+    paths = sorted(Path(args.benchmarks).glob("*.tsv"))
+    if not paths:
+        print(f"{args.benchmarks}: no benchmark files; run the profile first (make replicate PROFILE=...)")
+        return 1
+    rows = job_time_rows(paths)
+    step = step_for(args, paths, {"table": "job_times", "benchmarks": str(args.benchmarks)})
+    caption = (
+        "Measured job times of one run of the profile (Snakemake benchmark files): per kind of job, how many ran and "
+        "their median, largest and total wall time in seconds, and the largest resident memory (MB); the machine is "
+        "in each table's provenance manifest."
+    )
+    _publish(write_table(rows, JOB_TIME_COLUMNS, args.out_base, caption=caption), step)
+    return 0
+
+
 def readme_results(args: argparse.Namespace) -> int:
     """Rewrite (or, with --check, compare) the README's results block from the REPORT.md files."""
     from cw_distillation.outputs.readme import results_block, splice
@@ -376,6 +396,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-base", required=True, type=Path)
     add_step_options(p)
     p.set_defaults(handler=table_temperature)
+
+    p = sub.add_parser("table-job-times", help="a profile's job-time table from its jobs' benchmark files")
+    p.add_argument("--benchmarks", required=True, type=Path, help="results/<profile>/benchmarks")
+    p.add_argument("--out-base", required=True, type=Path, help="paper_outputs/<profile>/tables/job_times")
+    add_step_options(p)
+    p.set_defaults(handler=table_job_times)
 
     p = sub.add_parser("readme-results", help="the README's results block from the REPORT.md files")
     p.add_argument("reports", nargs="+", type=Path, help="paper_outputs/<profile>/REPORT.md, in order")
