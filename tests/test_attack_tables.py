@@ -131,3 +131,21 @@ def test_fragility_rows_flag_a_result_that_contradicts_the_paper():
     assert rows[0]["consistent"] is False
     with pytest.raises(ValueError, match="no expectation"):
         fragility_rows({("fgs", "sideways"): np.ones(4, bool)}, [], temperature=100)
+
+
+def test_the_markdown_form_is_one_long_table_per_dataset():
+    from cw_distillation.outputs.attack_tables import LONG_COLUMNS, attack_rows, long_rows, markdown_by_dataset
+
+    case = {"mean": 1.5, "prob": 1.0, "n_images": 20}
+    summary = {m: {"best": case, "average": case, "worst": case} for m in ("l0", "l2", "linf")}
+    rows = attack_rows({("mnist", "l2"): summary, ("mnist", "deepfool"): summary}, "vi", datasets=("mnist", "cifar10"))
+    mnist = long_rows(rows, "mnist")
+    assert [(r["attack"], r["case"]) for r in mnist] == [
+        ("Our L2", "best"), ("Our L2", "average"), ("Our L2", "worst"), ("DeepFool", "best")
+    ]
+    assert mnist[0]["images"] == 20 and mnist[0]["paper_mean"] == 1.7 and list(mnist[0]) == LONG_COLUMNS
+    # cifar10: no result of ours, the paper's cells still shown
+    assert all(r["mean"] is None for r in long_rows(rows, "cifar10"))
+    md = markdown_by_dataset(rows, ("mnist", "cifar10"), "Table VI")
+    assert "### mnist" in md and "### cifar10" in md
+    assert max(line.count("|") for line in md.splitlines()) == len(LONG_COLUMNS) + 1

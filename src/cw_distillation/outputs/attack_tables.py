@@ -126,6 +126,40 @@ def table_vi_rows(summaries: Mapping[tuple[str, str], Summary], **kw) -> list[di
     return attack_rows(summaries, "vi", **kw)
 
 
+LONG_COLUMNS = ["attack", "metric", "case", "images", "mean", "success", "paper_mean", "paper_success"]
+
+
+def long_rows(rows: Sequence[Mapping[str, Any]], dataset: str) -> list[dict[str, Any]]:
+    """One dataset's cells of ``attack_rows`` as one row per (attack, case): a table a reader can scan
+    (the wide form has 13 columns per dataset). Cases with neither ours nor the paper's are left out."""
+    out = []
+    for row in rows:
+        for case in CASES:
+            cell = {f: row.get(f"{dataset}_{case}_{f}") for f in FIELDS}
+            if all(v is None for v in cell.values()):
+                continue
+            out.append(
+                {
+                    "attack": row["name"],
+                    "metric": row["metric"],
+                    "case": case,
+                    "images": row.get(f"{dataset}_images"),
+                    **cell,
+                }
+            )
+    return out
+
+
+def markdown_by_dataset(rows: Sequence[Mapping[str, Any]], datasets: Sequence[str], caption: str) -> str:
+    """The markdown form of a Table IV / VI: one long table per dataset, under its name."""
+    from cw_distillation.outputs.tables import to_markdown
+
+    parts = [f"**{caption}**", ""]
+    for ds in datasets:
+        parts += [f"### {ds}", "", to_markdown(long_rows(rows, ds), LONG_COLUMNS)]
+    return "\n".join(parts)
+
+
 def within_tolerance(ours: float | None, paper: float | None, rel: float, abs_tol: float = 0.0) -> bool | None:
     """|ours - paper| <= max(rel * |paper|, abs_tol); None when either is missing or NaN (nothing to compare).
 

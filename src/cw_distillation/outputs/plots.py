@@ -55,12 +55,14 @@ def fig8_distance_vs_temperature(
             markersize=8,
             label="paper, Table VI (T = 100, average case)",
         )
-        title = f"{_dataset_name(dataset)}: ρ = {rho:.2f}"
+        defined = rho is not None and np.isfinite(rho)
+        title = f"{_dataset_name(dataset)}: " + (f"ρ = {rho:.2f}" if defined else "ρ undefined (fewer than 2 points)")
         if rho_interval is not None and all(v is not None and np.isfinite(v) for v in rho_interval):
-            title += f" [{rho_interval[0]:.2f}, {rho_interval[1]:.2f}]"
+            title += f" (95% CI {rho_interval[0]:.2f} to {rho_interval[1]:.2f})"
         if dataset == "mnist":
             title += f" (paper: ρ = {lookup('temperature_effect.l2_mean_distance_vs_T_correlation'):.2f})"
         ax.set_title(title)
+        _single_point_limits(ax, temps, log=False)
         ax.set_xlabel(TEMPERATURE_LABEL)
         ax.set_ylabel(L2_LABEL)
         top = np.nanmax(np.append(mean_l2, lookup(f"table_vi_distilled.{dataset}.l2.average")))
@@ -118,6 +120,7 @@ def jsma_success_vs_temperature(
             )
         ax.set_xscale("log")
         ax.set_xticks([1, 2, 5, 10, 20, 50, 100], labels=["1", "2", "5", "10", "20", "50", "100"])
+        _single_point_limits(ax, temps, log=True)
         ax.set_xlabel(TEMPERATURE_LABEL + " (log scale)")
         ax.set_ylabel("JSMA success probability")
         ax.set_ylim(-0.02, 1.02)
@@ -149,23 +152,62 @@ def _transfer_figure(
     rows: Sequence[Mapping[str, Any]], base: str | Path, title: str, reference: tuple[float, float] | None
 ) -> list[Path]:
     kappa = np.array([r["kappa"] for r in rows], dtype=float)
+    n = np.array([np.nan if r.get("n") is None else r["n"] for r in rows], dtype=float)
     with plt.rc_context(STYLE):
         fig, ax = new_figure()
+        handles = []
         for name, colour, marker in (("untargeted", SECOND, "s"), ("targeted", OURS, "o")):
-            rate, lo, hi = (np.array([r[k] for r in rows], dtype=float) for k in (name, f"{name}_lo", f"{name}_hi"))
+            rate, lo, hi = (
+                np.array([np.nan if r.get(k) is None else r[k] for r in rows], dtype=float)
+                for k in (name, f"{name}_lo", f"{name}_hi")
+            )
             ax.fill_between(kappa, lo, hi, color=colour, alpha=0.2, linewidth=0)
-            ax.plot(kappa, rate, marker=marker, markersize=4, color=colour, label=name)
-        handles, _ = ax.get_legend_handles_labels()
-        handles.append(Patch(color="#999999", alpha=0.4, label="95% exact (Clopper-Pearson) interval"))
+            (line,) = ax.plot(kappa, rate, marker=marker, markersize=4, color=colour, label=name)
+            # each series' band in its own colour, so the swatch matches what it names
+            handles += [line, Patch(color=colour, alpha=0.2, linewidth=0, label=f"{name}: 95% exact interval")]
+        empty = n == 0
+        if empty.any():  # a kappa the source attack never reached has no rate: mark it, do not drop it
+            (miss,) = ax.plot(
+                kappa[empty],
+                np.zeros(int(empty.sum())),
+                "x",
+                color="#555555",
+                markersize=7,
+                linestyle="none",
+                label="no source example at this κ",
+            )
+            handles.append(miss)
+        for k, count in zip(kappa, n, strict=True):
+            if np.isfinite(count):  # how many examples each point rests on
+                ax.annotate(
+                    f"n={int(count)}",
+                    (k, 1.0),
+                    xytext=(0, 6),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=6,
+                    color="#555555",
+                    annotation_clip=False,
+                )
         if reference is not None:
             (ref,) = ax.plot(*reference, **REFERENCE_MARKER, markersize=9, label="paper: ≈100% by κ ≈ 40")
             handles.append(ref)
+        _single_point_limits(ax, kappa, log=False)
         ax.set_xlabel(KAPPA_LABEL)
         ax.set_ylabel(TRANSFER_LABEL)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(title)
-        ax.legend(handles=handles, loc="best")
+        ax.set_title(title, pad=14)
+        ax.legend(handles=handles, loc="best", fontsize=6)
         return save_figure(fig, base)
+
+
+def _single_point_limits(ax, x: np.ndarray, log: bool) -> None:
+    """One distinct x (a sweep of one temperature, one kappa): give the axis a width around it."""
+    finite = np.unique(x[np.isfinite(x)])
+    if len(finite) == 1:
+        v = float(finite[0])
+        half = max(1.0, 0.5 * abs(v))
+        ax.set_xlim(*((v / 2, v * 2) if log and v > 0 else (v - half, v + half)))
 
 
 def adversarial_examples(images: Mapping[str, Any], base: str | Path, cell_inches: float = 0.62) -> list[Path]:
@@ -175,7 +217,8 @@ def adversarial_examples(images: Mapping[str, Any], base: str | Path, cell_inche
       "originals": (S, H, W, C) float in [-0.5, 0.5] (C = 1: grayscale, C = 3: RGB);
       "adversarial": (S, K, H, W, C) float in [-0.5, 0.5], cell (s, t) attacked towards target t;
       "labels": (S,) int true class; "success": (S, K) bool;
-      optional "class_names": K strings (CIFAR-10), default the digits 0..K-1 }.
+      optional "class_names": K strings (CIFAR-10), default the digits 0..K-1;
+      optional "title": what the grid shows (attack, network) }.
     The cell of an image's own class shows the original (the diagonal when the rows are one
     image per class in order); a failed cell shows what the attack returned, framed and crossed.
     """
@@ -203,6 +246,8 @@ def adversarial_examples(images: Mapping[str, Any], base: str | Path, cell_inche
                     ax.set_title(f"→ {names[t]}", fontsize=7, pad=2)
                 if t == 0:
                     ax.set_ylabel(names[labels[s]], fontsize=7, rotation=0, ha="right", va="center")
+        if images.get("title"):
+            fig.suptitle(images["title"], fontsize=8)
         fig.supxlabel("target class (own class: the original image; orange × : attack failed)", fontsize=7)
         fig.supylabel("true class", fontsize=7)
         return save_figure(fig, base)

@@ -87,6 +87,7 @@ def _dataset_and_attack(path: Path) -> tuple[str, str]:
 
 
 def table_attacks(args: argparse.Namespace) -> int:
+    from cw_distillation.files import write_text_atomic
     from cw_distillation.outputs import attack_tables
     from cw_distillation.outputs.tables import write_table
 
@@ -106,8 +107,17 @@ def table_attacks(args: argparse.Namespace) -> int:
             "Table VI: attacks on the defensively distilled networks (T = main temperature); the paper: "
             "our L0, L2, L-infinity succeed 100%, all previous attacks fail."
         )
+    caption += (
+        " images: how many images a row rests on (the profile may attack fewer with an expensive attack:"
+        " attacks.max_images)."
+    )
     step = step_for(args, args.summaries, {"table": args.table})
-    _publish(write_table(rows, attack_tables.attack_columns(datasets), args.out_base, caption=caption), step)
+    paths = write_table(
+        rows, attack_tables.attack_columns(datasets), args.out_base, caption=caption, formats=("csv", "tex")
+    )
+    markdown = Path(f"{args.out_base}.md")
+    write_text_atomic(markdown, attack_tables.markdown_by_dataset(rows, datasets, caption))
+    _publish([*paths, markdown], step)
     return 0
 
 
@@ -253,8 +263,15 @@ def figure_examples(args: argparse.Namespace) -> int:
         for t, x_adv, ok in zip(result.target[sel], result.x_adv[sel], result.success[sel], strict=True):
             grid[i, t], success[i, t] = x_adv, ok
         success[i, labels[i]] = True  # the diagonal shows the original
+    network = Path(args.result).parent.name  # results/<p>/attacks/<dataset>/<network>/<attack>.npz
+    done = int(success.sum() - len(images))
+    title = (
+        f"C&W {Path(args.result).stem.upper()} on the {network.replace('_', ' ')} network: "
+        f"{done} of {len(images) * 9} targets reached"
+    )
     paths = plots.adversarial_examples(
-        {"originals": originals, "adversarial": grid, "labels": labels, "success": success}, args.out_base
+        {"originals": originals, "adversarial": grid, "labels": labels, "success": success, "title": title},
+        args.out_base,
     )
     _publish(paths, step_for(args, [args.result, args.data, *args.code], {"n_sources": args.n_sources}))
     return 0
