@@ -92,7 +92,9 @@ def test_check_config_shows_the_config_a_run_sees_merged_over_config_yaml(tmp_pa
     override.write_text("training: {epochs: {mnist: 7}}\n")
     code, out = check_config(str(override))
     shown = yaml.safe_load(out)
-    assert code == 0 and shown["training"]["epochs"] == {"mnist": 7, "cifar10": 3}, "cifar10 from config.yaml, not 50"
+    base = yaml.safe_load((REPO / "config.yaml").read_text())["training"]["epochs"]["cifar10"]
+    assert base != 50  # the schema's default: the merge must not fall back to it
+    assert code == 0 and shown["training"]["epochs"] == {"mnist": 7, "cifar10": base}, "cifar10 from config.yaml"
     assert shown["profile"] == "quick"
 
 

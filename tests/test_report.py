@@ -117,7 +117,7 @@ def test_transfer_claim_uses_the_largest_kappa_the_source_reached(tmp_path):
 
 def test_distillation_effects_are_not_judged_on_barely_trained_networks(tmp_path):
     table6(tmp_path, 1.7, 1.0, 0.9)
-    report = build_report(tmp_path, config("quick"))
+    report = build_report(tmp_path, config("tiny"))
     assert f"**{NOT_AT_SCALE}**" in row_of(report, "FGS fails on the distilled networks")
 
 
@@ -190,9 +190,46 @@ def test_temperature_claims_judge_both_jsmas_and_show_rhos_interval(tmp_path):
     assert "-0.100 (95% bootstrap interval -0.700 to 0.600)" in rho_row and f"**{HOLDS}**" in rho_row
 
 
-def test_a_smoke_test_profile_says_so_and_points_to_the_judged_report(tmp_path):
-    assert "smoke test" in build_report(tmp_path, config("quick"))
-    assert "smoke test" not in build_report(tmp_path, config("mnist10"))
+def test_the_header_says_what_kind_of_run_it_is_and_points_to_the_judged_report(tmp_path):
+    tiny, quick, mnist10 = (build_report(tmp_path, config(p)) for p in ("tiny", "quick", "mnist10"))
+    assert "smoke test" in tiny and "paper_outputs/mnist10/REPORT.md" in tiny
+    assert "A reduced-scale run" in quick and "(mnist)" in quick and "smoke test" not in quick
+    assert "smoke test" not in mnist10 and "reduced-scale" not in mnist10
+
+
+def test_quick_judges_qualitative_claims_on_mnist_only(tmp_path):
+    table6(tmp_path, 1.7, 1.0, 0.0)
+    report = build_report(tmp_path, config("quick"))
+    assert f"**{HOLDS}**" in row_of(report, "FGS fails on the distilled networks")
+    assert f"**{NOT_AT_SCALE}**" in row_of(report, "mnist: L2, best case")  # a distance: not at quick's budget
+
+
+def test_our_attacks_success_is_judged_in_every_case(tmp_path):
+    rows = [
+        {"attack": "l2", "name": "Our L2", "metric": "l2", "mnist_images": 3.0,
+         **{f"mnist_{c}_success": s for c, s in (("best", 1.0), ("average", 1.0), ("worst", worst))}}
+        for worst in (1.0,)
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "table6_distilled", formats=("csv",))
+    rows[0]["mnist_worst_success"] = 2 / 3
+    write_table(rows, list(rows[0]), tmp_path / "table4_undistilled", formats=("csv",))
+    report = build_report(tmp_path, config("quick"))
+    assert f"**{HOLDS}**" in row_of(report, "Our L2 succeeds on the distilled network for every image")
+    standard = row_of(report, "Our L2 succeeds on the standard network for every image")
+    assert f"**{FAILS}**" in standard and "66.7% (3 images)" in standard
+
+
+def test_transfer_rising_with_kappa_is_judged_qualitatively(tmp_path):
+    rows = [
+        {"dataset": "mnist", "target_kind": kind, "kappa": k, "n": 18, "targeted": t, "untargeted": u}
+        for kind in ("standard", "distilled")
+        for k, t, u in ((0, 0.1, 0.2), (20, 0.5, 0.7), (40, 0.0, None))
+    ]
+    rows[-1]["n"] = 0
+    write_table(rows, list(rows[0]), tmp_path / "transfer", formats=("csv",))
+    report = build_report(tmp_path, config("quick"))
+    row = row_of(report, "transfer to the distilled network rises with kappa")
+    assert f"**{HOLDS}**" in row and "70.0% at kappa = 20" in row
 
 
 def test_the_count_line_counts_every_row_including_shown_ones(tmp_path):
