@@ -79,14 +79,19 @@ def test_l2_matches_polytope_optimum_with_several_competitors():
     target = 1
 
     def optimum(x0: np.ndarray) -> float:
-        gains = [(w[:, target] - w[:, j], b[target] - b[j]) for j in range(10) if j != target]
-        cons = [{"type": "ineq", "fun": lambda dx, a=a, c=c: (x0 + dx) @ a + c}
-                for a, c in gains]
-        bounds = [(-0.5 - v, 0.5 - v) for v in x0]
-        res = scipy.optimize.minimize(lambda dx: dx @ dx, np.zeros(16), jac=lambda dx: 2 * dx,
-                                      constraints=cons, bounds=bounds, method="SLSQP",
-                                      options={"ftol": 1e-12, "maxiter": 500})
-        assert res.success
+        """The exact minimal ||dx|| with the target winning, inside the box: a convex QP.
+
+        trust-constr, not SLSQP: on some CPUs SLSQP stops at the optimum reporting failure
+        ("Positive directional derivative for linesearch"), which made this reference flaky."""
+        a = np.array([w[:, target] - w[:, j] for j in range(10) if j != target])
+        c = np.array([b[target] - b[j] for j in range(10) if j != target])
+        res = scipy.optimize.minimize(
+            lambda dx: dx @ dx, np.zeros(16), jac=lambda dx: 2 * dx, hess=lambda dx: 2 * np.eye(16),
+            constraints=[scipy.optimize.LinearConstraint(a, -c - a @ x0, np.inf)],
+            bounds=scipy.optimize.Bounds(-0.5 - x0, 0.5 - x0), method="trust-constr",
+            options={"gtol": 1e-12, "xtol": 1e-14, "maxiter": 5000},
+        )
+        assert res.success and (a @ (x0 + res.x) + c).min() > -1e-8
         return float(np.sqrt(res.fun))
 
     d = np.array([optimum(v) for v in x])

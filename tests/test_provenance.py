@@ -294,3 +294,13 @@ def test_normalizing_an_archive_keeps_its_arrays_and_is_idempotent(tmp_path):
         assert z["x"].tolist() == [[0, 1, 2], [3, 4, 5]] and z["y"].tolist() == [True, False]
     (tmp_path / "t.csv").write_text("a\n")
     assert not normalize_archive(tmp_path / "t.csv") and not normalize_archive(tmp_path / "missing.npz")
+
+
+def test_benchmark_files_are_bookkeeping_like_logs(chain):
+    bench = chain / "results/t/benchmarks/prepare_mnist.tsv"
+    bench.parent.mkdir(parents=True)
+    bench.write_text("s\th:m:s\n1.0\t0:00:01\n")
+    (chain / "results/t/stray.txt").write_text("x")
+    _, lines = audit_lines("results/t")
+    assert not any("benchmarks" in line for line in lines)
+    assert any("stray.txt" in line and "UNRECORDED" in line for line in lines)

@@ -232,6 +232,11 @@ class Finding:
         return f"{self.kind.upper():14s} {self.path}: {self.detail}"
 
 
+# Like logs, the benchmark files of Snakemake's benchmark: directive record what a job cost, not
+# what it made: the audit does not ask for their manifests.
+BENCHMARKS_DIR = "benchmarks"
+
+
 def _manifests_under(root: Path) -> list[Path]:
     found = set(root.rglob("*.prov.json"))
     found |= {p for p in root.rglob("*.json") if PROV_DIR in p.relative_to(root).parts}
@@ -329,6 +334,7 @@ def audit(root: str | Path) -> tuple[list[Finding], int]:
             and path.resolve() not in described
             and not path.name.startswith(".")
             and path.suffix != ".log"
+            and BENCHMARKS_DIR not in path.relative_to(root).parts
         ):
             findings.append(Finding("unrecorded", path.as_posix(), "no manifest describes this file"))
     return findings, len(manifests)
