@@ -274,3 +274,15 @@ def test_a_small_logit_ratio_keeps_its_digits(tmp_path):
     ]
     write_table(rows, list(rows[0]), tmp_path / "logit_norms", formats=("csv",))
     assert "| 0.0350x |" in build_report(tmp_path, config("quick"))
+
+
+def test_quick_judges_that_earlier_attacks_work_on_the_standard_network_not_their_rates(tmp_path):
+    cells = {"best": (0.22, 1.0, 0.22, 1.0), "average": (0.3, 0.9, 0.26, 0.42)}
+    row = {"attack": "fgs", "name": "Fast Gradient Sign", "metric": "linf"}
+    for case, (mean, success, paper_mean, paper_success) in cells.items():
+        row |= {f"mnist_{case}_mean": mean, f"mnist_{case}_success": success,
+                f"mnist_{case}_paper_mean": paper_mean, f"mnist_{case}_paper_success": paper_success}
+    write_table([row], list(row), tmp_path / "table4_undistilled", formats=("csv",))
+    report = build_report(tmp_path, config("quick"))
+    assert f"**{HOLDS}**" in row_of(report, "Fast Gradient Sign works on the standard network (best case)")
+    assert f"**{NOT_AT_SCALE}**" in row_of(report, "Fast Gradient Sign on the standard network, average case")
