@@ -70,7 +70,7 @@ def test_reduced_attack_settings_are_not_judged(tmp_path):
 def test_earlier_attack_fails_only_below_ten_percent(tmp_path, rate, expected):
     table6(tmp_path, 1.7, 1.0, rate)
     report = build_report(tmp_path, config("paper"))
-    assert f"**{expected}**" in row_of(report, "FGS fails on the distilled networks")
+    assert f"**{expected}**" in row_of(report, "mnist: FGS fails on the distilled network")
 
 
 def test_paper_values_come_from_the_reference_file_not_the_report_code(tmp_path, monkeypatch):
@@ -118,7 +118,7 @@ def test_transfer_claim_uses_the_largest_kappa_the_source_reached(tmp_path):
 def test_distillation_effects_are_not_judged_on_barely_trained_networks(tmp_path):
     table6(tmp_path, 1.7, 1.0, 0.9)
     report = build_report(tmp_path, config("tiny"))
-    assert f"**{NOT_AT_SCALE}**" in row_of(report, "FGS fails on the distilled networks")
+    assert f"**{NOT_AT_SCALE}**" in row_of(report, "mnist: FGS fails on the distilled network")
 
 
 def test_transfer_claim_with_only_kappa_0_reached_is_one_row(tmp_path):
@@ -200,7 +200,7 @@ def test_the_header_says_what_kind_of_run_it_is_and_points_to_the_judged_report(
 def test_quick_judges_qualitative_claims_on_mnist_only(tmp_path):
     table6(tmp_path, 1.7, 1.0, 0.0)
     report = build_report(tmp_path, config("quick"))
-    assert f"**{HOLDS}**" in row_of(report, "FGS fails on the distilled networks")
+    assert f"**{HOLDS}**" in row_of(report, "mnist: FGS fails on the distilled network")
     assert f"**{NOT_AT_SCALE}**" in row_of(report, "mnist: L2, best case")  # a distance: not at quick's budget
 
 

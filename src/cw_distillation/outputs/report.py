@@ -364,22 +364,21 @@ def earlier_attack_claims(tables: Path, sc: dict) -> list[Claim]:
     for row in rows:
         if row["attack"] in ("l0", "l2", "linf"):
             continue
-        ran = [d for d in sc["n_images"] if row.get(f"{d}_best_success") is not None]
-        rates = [row[f"{d}_best_success"] for d in ran]
-        if not rates:
-            continue
-        worst = max(rates)
-        out.append(
-            Claim(
-                "VIII.B, Table VI",
-                f"{row['name']} fails on the distilled networks (best case)",
-                "fails",
-                " / ".join(pct(r) for r in rates),
-                "fails if the best-case success is <= 10% on every dataset",
-                verdict(worst <= 0.10, all(on(sc, d) for d in ran)),
-                "tables/table6_distilled.md",
+        for dataset in sc["n_images"]:
+            rate = row.get(f"{dataset}_best_success")
+            if rate is None:
+                continue
+            out.append(
+                Claim(
+                    "VIII.B, Table VI",
+                    f"{dataset}: {row['name']} fails on the distilled network (best case)",
+                    "fails",
+                    pct(rate),
+                    "fails if the best-case success is <= 10%",
+                    verdict(rate <= 0.10, on(sc, dataset)),
+                    "tables/table6_distilled.md",
+                )
             )
-        )
     return out
 
 
