@@ -55,9 +55,12 @@ def fig8_distance_vs_temperature(
             markersize=8,
             label="paper, Table VI (T = 100, average case)",
         )
-        defined = rho is not None and np.isfinite(rho)
-        title = f"{_dataset_name(dataset)}: " + (f"ρ = {rho:.2f}" if defined else "ρ undefined (fewer than 2 points)")
-        if rho_interval is not None and all(v is not None and np.isfinite(v) for v in rho_interval):
+        points = int(np.sum(np.isfinite(mean_l2)))
+        if points < 3:  # two points always give rho = +-1: say so rather than print it
+            title = f"{_dataset_name(dataset)}: ρ not meaningful with {points} temperatures"
+        else:
+            title = f"{_dataset_name(dataset)}: ρ = {rho:.2f}"
+        if points >= 3 and rho_interval is not None and all(v is not None and np.isfinite(v) for v in rho_interval):
             title += f" (95% CI {rho_interval[0]:.2f} to {rho_interval[1]:.2f})"
         if dataset == "mnist":
             title += f" (paper: ρ = {lookup('temperature_effect.l2_mean_distance_vs_T_correlation'):.2f})"
