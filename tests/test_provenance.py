@@ -304,3 +304,14 @@ def test_benchmark_files_are_bookkeeping_like_logs(chain):
     _, lines = audit_lines("results/t")
     assert not any("benchmarks" in line for line in lines)
     assert any("stray.txt" in line and "UNRECORDED" in line for line in lines)
+
+
+def test_a_table_made_from_benchmark_files_passes_the_audit(chain):
+    bench = chain / "results/t/benchmarks"
+    bench.mkdir(parents=True)
+    for name in ("train_mnist_standard", "attack_mnist_standard_l2"):
+        (bench / f"{name}.tsv").write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t900\n")
+    args = ["table-job-times", "--benchmarks", "results/t/benchmarks", "--out-base", "results/t/tables/job_times"]
+    assert main(args) == 0
+    code, lines = audit_lines("results/t")
+    assert code == 0, lines

@@ -237,6 +237,11 @@ class Finding:
 BENCHMARKS_DIR = "benchmarks"
 
 
+def is_benchmark(path: str | Path) -> bool:
+    """A file written by Snakemake's benchmark: directive (results/<profile>/benchmarks/*.tsv)."""
+    return BENCHMARKS_DIR in Path(path).parts
+
+
 def _manifests_under(root: Path) -> list[Path]:
     found = set(root.rglob("*.prov.json"))
     found |= {p for p in root.rglob("*.json") if PROV_DIR in p.relative_to(root).parts}
@@ -334,7 +339,7 @@ def audit(root: str | Path) -> tuple[list[Finding], int]:
             and path.resolve() not in described
             and not path.name.startswith(".")
             and path.suffix != ".log"
-            and BENCHMARKS_DIR not in path.relative_to(root).parts
+            and not is_benchmark(path.relative_to(root))
         ):
             findings.append(Finding("unrecorded", path.as_posix(), "no manifest describes this file"))
     return findings, len(manifests)
@@ -362,8 +367,8 @@ def _chain_problems(artifact: Path, data: dict) -> list[Finding]:
                 continue
             seen.add(item["sha256"])
             upstream = lineage.get(item["sha256"])
-            if upstream is None and is_code(item["path"]):
-                continue
+            if upstream is None and (is_code(item["path"]) or is_benchmark(item["path"])):
+                continue  # leaves: source code, and Snakemake's timing records (a job-time table's inputs)
             if upstream is None:
                 problems.append(
                     Finding("broken-chain", artifact.as_posix(), f"input {item['path']} has no recorded provenance")
