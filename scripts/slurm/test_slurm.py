@@ -7,7 +7,7 @@
    must report the rule and the SLURM job id; a rerun must finish the work without redoing any
    finished job (their outputs keep their modification times). Prints every SLURM job id.
 3. Runs the same profile locally and compares the outputs: every file under results/<profile>
-   and paper_outputs/<profile>, except logs, provenance manifests and hidden files, must have the
+   and paper_outputs/<profile>, except logs, benchmark files, provenance manifests and hidden files, must have the
    same SHA-256, or differ only in wall-clock fields (`*seconds`, `*_per_second`, Keras's
    `date_saved` ..., also inside .keras/.npz archives); anything else fails, naming the files.
 4. Takes the node away mid-job (slurmd and the job's processes killed): the run must say that
@@ -238,7 +238,8 @@ def block_after(text: str, pattern: str, lines: int = 6) -> str:
 
 def compared_files(root: Path, profile: str) -> dict[str, Path]:
     """Outputs of a run: files under results/<profile> and paper_outputs/<profile>, without
-    logs, provenance manifests (*.prov.json, paper_outputs/<profile>/provenance/) and hidden files."""
+    logs, benchmark files (timings), provenance manifests (*.prov.json,
+    paper_outputs/<profile>/provenance/) and hidden files."""
     files = {}
     for top in (root / "results" / profile, root / "paper_outputs" / profile):
         if not top.is_dir():
@@ -247,7 +248,7 @@ def compared_files(root: Path, profile: str) -> dict[str, Path]:
             rel = p.relative_to(top)
             if not p.is_file() or p.name.endswith(".prov.json") or any(s.startswith(".") for s in rel.parts):
                 continue
-            if rel.parts[0] in ("logs", "provenance"):
+            if rel.parts[0] in ("logs", "provenance", "benchmarks"):  # benchmarks: a job's measured time
                 continue
             files[str(p.relative_to(root))] = p
     return files
