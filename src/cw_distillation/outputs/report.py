@@ -340,44 +340,45 @@ def table6_claims(tables: Path, sc: dict) -> list[Claim]:
 
 
 def earlier_attack_claims(tables: Path, sc: dict) -> list[Claim]:
-    rows = read_table(tables, "table6_distilled") or []
+    """Each earlier attack's best case, per dataset: it works on the standard network (Table IV) and
+    fails on the distilled one (Table VI)."""
     out = []
-    for row in read_table(tables, "table4_undistilled") or []:
-        if row["attack"] in ("l0", "l2", "linf"):
-            continue
-        for dataset in sc["n_images"]:
-            best = row.get(f"{dataset}_best_success")
-            if best is None:
+    for name, section, says, paper, rule, ok in (
+        (
+            "table4_undistilled",
+            "Table IV",
+            "works on the standard network",
+            lambda row, d: pct(row.get(f"{d}_best_paper_success")),
+            "holds if the best-case success is >= 90% (the paper: 100% for every earlier attack)",
+            lambda rate: rate >= 0.9,
+        ),
+        (
+            "table6_distilled",
+            "VIII.B, Table VI",
+            "fails on the distilled network",
+            lambda row, d: "fails",
+            "fails if the best-case success is <= 10%",
+            lambda rate: rate <= 0.10,
+        ),
+    ):
+        for row in read_table(tables, name) or []:
+            if row["attack"] in ("l0", "l2", "linf"):
                 continue
-            out.append(
-                Claim(
-                    "Table IV",
-                    f"{dataset}: {row['name']} works on the standard network (best case)",
-                    pct(row.get(f"{dataset}_best_paper_success")),
-                    pct(best),
-                    "holds if the best-case success is >= 90% (the paper: 100% for every earlier attack)",
-                    verdict(best >= 0.9, on(sc, dataset)),
-                    "tables/table4_undistilled.md",
+            for dataset in sc["n_images"]:
+                rate = row.get(f"{dataset}_best_success")
+                if rate is None:
+                    continue
+                out.append(
+                    Claim(
+                        section,
+                        f"{dataset}: {row['name']} {says} (best case)",
+                        paper(row, dataset),
+                        pct(rate),
+                        rule,
+                        verdict(ok(rate), on(sc, dataset)),
+                        f"tables/{name}.md",
+                    )
                 )
-            )
-    for row in rows:
-        if row["attack"] in ("l0", "l2", "linf"):
-            continue
-        for dataset in sc["n_images"]:
-            rate = row.get(f"{dataset}_best_success")
-            if rate is None:
-                continue
-            out.append(
-                Claim(
-                    "VIII.B, Table VI",
-                    f"{dataset}: {row['name']} fails on the distilled network (best case)",
-                    "fails",
-                    pct(rate),
-                    "fails if the best-case success is <= 10%",
-                    verdict(rate <= 0.10, on(sc, dataset)),
-                    "tables/table6_distilled.md",
-                )
-            )
     return out
 
 
