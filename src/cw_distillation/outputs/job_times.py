@@ -9,17 +9,19 @@ total wall time, so a reader can tell what a profile will cost before running it
 from __future__ import annotations
 
 import csv
+import math
 import statistics
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from cw_distillation.outputs.attack_tables import DATASETS
+
 JOB_TIME_COLUMNS = ["job_kind", "jobs", "median_s", "max_s", "total_s", "max_rss_mb", "slowest_job"]
-DATASETS = ("mnist", "cifar10")
 
 
 def job_kind(name: str) -> str:
-    """The rule part of a benchmark file's stem: attack_mnist_standard_l2 -> attack, train_mnist_init -> train."""
+    """The rule part of a benchmark file's stem: attack_mnist_standard_l2 -> attack, train_mnist_init -> train_init."""
     parts = name.split("_")
     for i, part in enumerate(parts):
         if part in DATASETS:
@@ -63,7 +65,7 @@ def job_time_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
                 "median_s": statistics.median(wall),
                 "max_s": max(wall),
                 "total_s": sum(wall),
-                "max_rss_mb": max((r for r in rss if r == r), default=None),
+                "max_rss_mb": max((r for r in rss if math.isfinite(r)), default=None),
                 "slowest_job": slowest,
             }
         )
