@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
+import yaml
 from conftest import REPO
 
 from cw_distillation import store
@@ -17,8 +18,10 @@ def package_copy(tmp_path, monkeypatch):
     shutil.copytree(store.PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(store, "PACKAGE", copy)
     store.code_digest.cache_clear()
+    store.equivalences.cache_clear()
     yield copy
     store.code_digest.cache_clear()
+    store.equivalences.cache_clear()
 
 
 def test_code_digest_follows_the_training_code_but_not_its_comments(package_copy):
@@ -37,6 +40,38 @@ def test_code_digest_follows_the_training_code_but_not_its_comments(package_copy
     jsma.write_text(jsma.read_text() + "\nX = 1\n")
     store.code_digest.cache_clear()
     assert store.code_digest((*store.ATTACK_CODE, store.attack_module("l2"))) == l2
+
+
+def test_a_recorded_equivalence_keeps_the_old_key_and_only_for_that_code(package_copy):
+    old = store.code_key(store.TRAINING_CODE)
+    train = package_copy / "train.py"
+    train.write_text(train.read_text() + "\nBATCH_SIZE = 64\n")
+    store.code_digest.cache_clear()
+    new = store.code_digest(store.TRAINING_CODE)
+    assert store.code_key(store.TRAINING_CODE) == new != old
+    (package_copy / store.EQUIVALENCES).write_text(yaml.safe_dump({"equivalences": [
+        {"kind": "model", "old": old, "new": new, "evidence": "test"}]}))
+    store.equivalences.cache_clear()
+    assert store.code_key(store.TRAINING_CODE) == old
+    # a chain ends at the oldest digest; a further change is not covered by it
+    train.write_text(train.read_text() + "\nEPOCHS = 3\n")
+    store.code_digest.cache_clear()
+    newer = store.code_digest(store.TRAINING_CODE)
+    assert store.code_key(store.TRAINING_CODE) == newer
+    (package_copy / store.EQUIVALENCES).write_text(yaml.safe_dump({"equivalences": [
+        {"kind": "model", "old": old, "new": new}, {"kind": "model", "old": new, "new": newer}]}))
+    store.equivalences.cache_clear()
+    assert store.code_key(store.TRAINING_CODE) == old
+    (package_copy / store.EQUIVALENCES).write_text("equivalences: [{new: x}]\n")
+    store.equivalences.cache_clear()
+    with pytest.raises(ValueError, match=r"code_equivalences\.yaml"):
+        store.code_key(store.TRAINING_CODE)
+
+
+def test_every_kind_of_stored_result_has_its_code_roots():
+    roots = store.code_roots()
+    assert {"data", "model", "logits", "fragility", "transfer", "attack:l2", "attack:l0", "attack:jsma"} <= set(roots)
+    assert all(store.code_digest(r) for r in roots.values())
 
 
 def test_a_network_key_follows_its_training_settings_and_its_upstream_networks():

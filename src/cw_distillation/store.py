@@ -13,6 +13,12 @@ command and params, not the library code the command runs; it hashes the downloa
 absolute mirror path, so a clone in another folder never hits; and it hands back a cached
 file without checking its bytes. Here the key is computed from the config and the code
 alone (like Snakemake's, a Merkle chain over the jobs), and every use verifies the bytes.
+
+A change to the code that shapes a result changes its key, even a pure refactoring. Such a
+change keeps the store's entries only through ``code_equivalences.yaml``: a record that the
+new code digest gives the same results as an old one, written by
+``scripts/prove_code_equivalence.py`` after it ran the tiny profile under both codes and found
+every result identical. Keys use the oldest digest of such a chain (:func:`code_key`).
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ import re
 import shutil
 from pathlib import Path
 
+import yaml
+
 import cw_distillation
 from cw_distillation import plan
 from cw_distillation.files import atomic_path, sha256_file, write_text_atomic
@@ -34,6 +42,7 @@ from cw_distillation.provenance import manifest_path, recorded_sha256
 FORMAT = 1
 SUFFIX = ".store.json"
 PACKAGE = Path(cw_distillation.__file__).parent
+EQUIVALENCES = "code_equivalences.yaml"
 
 # Modules that record, check or plan results without shaping them: a change to them never
 # makes a stored result stale (and their imports are not followed).
@@ -44,6 +53,7 @@ NOT_SHAPING = frozenset({
     "cw_distillation.device", "cw_distillation.inputs",
 })
 TRAINING_CODE = ("cw_distillation.steps.training",)
+DATA_CODE = ("cw_distillation.data.prepare", "cw_distillation.data.synthetic")
 ATTACK_CODE = ("cw_distillation.steps.attacking",)
 
 
@@ -109,6 +119,41 @@ def code_digest(roots: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
+def code_roots() -> dict[str, tuple[str, ...]]:
+    """Every set of root modules whose digest enters a key, by the kind of result it shapes."""
+    from cw_distillation.steps.attacking import ATTACKS
+
+    roots = {
+        "data": DATA_CODE, "model": TRAINING_CODE, "logits": TRAINING_CODE,
+        "fragility": (*ATTACK_CODE, "cw_distillation.fragility"),
+        "transfer": (*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"),
+    }
+    roots.update({f"attack:{name}": (*ATTACK_CODE, attack_module(name)) for name in sorted(ATTACKS)})
+    return roots
+
+
+@functools.cache
+def equivalences() -> dict[str, str]:
+    """new code digest -> the older digest it was shown to give the same results as."""
+    path = PACKAGE / EQUIVALENCES
+    if not path.is_file():
+        return {}
+    try:
+        records = (yaml.safe_load(path.read_text()) or {}).get("equivalences") or []
+        return {r["new"]: r["old"] for r in records}
+    except (yaml.YAMLError, AttributeError, KeyError, TypeError) as err:
+        raise ValueError(f"{path}: not a list of equivalences with 'new' and 'old' ({err})") from err
+
+
+def code_key(roots: tuple[str, ...]) -> str:
+    """The digest of ``roots`` as keys use it: the oldest digest it is recorded equivalent to."""
+    digest, seen, table = code_digest(roots), set(), equivalences()
+    while digest in table and digest not in seen:
+        seen.add(digest)
+        digest = table[digest]
+    return digest
+
+
 # ------------------------------------------------------------------ job parts and keys
 
 
@@ -126,7 +171,7 @@ def data_parts(config: dict, dataset: str) -> dict:
         else {"payloads": [p.sha256 for p in OFFICIAL[dataset].payloads]}
     )
     return {"kind": "data", "dataset": dataset, **source,
-            "code": code_digest(("cw_distillation.data.prepare", "cw_distillation.data.synthetic"))}
+            "code": code_key(DATA_CODE)}
 
 
 def model_parts(config: dict, dataset: str, name: str) -> dict:
@@ -138,7 +183,7 @@ def model_parts(config: dict, dataset: str, name: str) -> dict:
         "batch_size": training["batch_size"], "validation_size": training["validation_size"],
         "train_subset": training["train_subset"][dataset],
         "seed": plan.train_seed(config["seed"], name),
-        "data": key_of(data_parts(config, dataset)), "code": code_digest(TRAINING_CODE),
+        "data": key_of(data_parts(config, dataset)), "code": code_key(TRAINING_CODE),
     }
     if role in ("teacher", "distilled"):
         parts["init"] = key_of(model_parts(config, dataset, "init"))
@@ -157,7 +202,7 @@ def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
         "batch_size": config["attacks"]["batch_size"], "seed": config["seed"],
         "model": key_of(model_parts(config, dataset, model)),
         "data": key_of(data_parts(config, dataset)),
-        "code": code_digest((*ATTACK_CODE, attack_module(attack))),
+        "code": code_key((*ATTACK_CODE, attack_module(attack))),
     }
 
 
@@ -192,17 +237,17 @@ def _parts(config: dict, kind: str, w: dict) -> dict:
               "model": key_of(model_parts(config, w["dataset"], model)),
               "data": key_of(data_parts(config, w["dataset"]))}
     if kind == "logits":
-        return {**common, "code": code_digest(TRAINING_CODE)}
+        return {**common, "code": code_key(TRAINING_CODE)}
     if kind == "fragility":
         return {**common, "n_images": config["attacks"]["n_images"][w["dataset"]],
                 "temperature": plan.model_temperature(model),
-                "code": code_digest((*ATTACK_CODE, "cw_distillation.fragility"))}
+                "code": code_key((*ATTACK_CODE, "cw_distillation.fragility"))}
     transfer = config["transfer"]
     return {**common, "kappas": transfer["kappas"], "n_images": transfer["n_images"],
             "targets": transfer["targets"], "seed": config["seed"],
             "options": {**config["attacks"]["l2"], "max_iterations": transfer["max_iterations"]},
             "batch_size": config["attacks"]["batch_size"],
-            "code": code_digest((*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"))}
+            "code": code_key((*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"))}
 
 
 # ------------------------------------------------------------------ entries

@@ -1,0 +1,165 @@
+#!/usr/bin/env python3
+"""Keep the store's entries across a refactoring, by showing that the new code gives the same results.
+
+A change to the library code that shapes a result (training, an attack, fragility, transfer,
+data preparation) changes the key of every result it shapes, so the store stops answering
+for them -- also after a pure refactoring, which would throw away hours of stored networks
+and attacks. This script checks a refactoring instead of trusting it:
+
+1. runs the tiny profile end to end (every rule, every attack and variant, on synthetic
+   data) under the code of OLD_REF (a git commit, in a temporary worktree) and under the
+   working tree, each in its own scratch folder, with the same Snakemake command;
+2. compares every output (scripts/slurm/test_slurm.py's comparison: same SHA-256, or
+   differing only in wall-clock fields);
+3. if nothing differs, records in src/cw_distillation/code_equivalences.yaml, for each kind of
+   result whose code digest changed, that the new digest is equivalent to the old one; the
+   store's keys then use the old digest (store.code_key). If anything differs, it records
+   nothing and names the files.
+
+    python scripts/prove_code_equivalence.py OLD_REF [--cores 2] [--keep]
+
+The evidence is the tiny profile only: exactness on the tiny networks, not on the real ones.
+The suite's exactness tests (tests/test_cw_*.py) must pass as well before a commit.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+EQUIVALENCES = REPO / "src/cw_distillation/code_equivalences.yaml"
+TINY_CANDIDATES = ("config/tiny.yaml", "workflow/profiles/tiny/config.yaml")
+HEADER = """\
+# Code digests shown to give the same results as older ones (scripts/prove_code_equivalence.py).
+# The store's keys use the oldest digest of a chain, so that a refactoring keeps its entries.
+# Each record: the kind of result, the old and new digests, the commits, and the evidence.
+"""
+
+
+def load_comparison():
+    path = REPO / "scripts/slurm/test_slurm.py"
+    spec = importlib.util.spec_from_file_location("test_slurm", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tiny_config(tree: Path) -> Path:
+    for rel in TINY_CANDIDATES:
+        if (tree / rel).is_file():
+            return tree / rel
+    raise SystemExit(f"{tree}: no tiny profile ({' or '.join(TINY_CANDIDATES)})")
+
+
+def env_for(tree: Path) -> dict[str, str]:
+    """The tree's own package first on the path, so `cw-distillation` runs that tree's code."""
+    return {**os.environ, "PYTHONPATH": str(tree / "src"), "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
+
+
+def digests(tree: Path) -> dict[str, str]:
+    """The raw code digest of each kind of result under a tree's code."""
+    code = ("import json; from cw_distillation import store; "
+            "print(json.dumps({k: store.code_digest(r) for k, r in store.code_roots().items()}))")
+    out = subprocess.run([sys.executable, "-c", code], env=env_for(tree), capture_output=True, text=True,
+                         check=True, cwd=tree).stdout
+    return json.loads(out)
+
+
+def imported_from(tree: Path) -> Path:
+    code = "import cw_distillation, pathlib; print(pathlib.Path(cw_distillation.__file__).resolve().parent)"
+    out = subprocess.run([sys.executable, "-c", code], env=env_for(tree), capture_output=True, text=True,
+                         check=True, cwd=tree).stdout.strip()
+    return Path(out)
+
+
+def run_tiny(tree: Path, work: Path, cores: int) -> None:
+    work.mkdir(parents=True)
+    (work / "no-store.yaml").write_text("store: {dir: null, publish: false}\n")
+    cmd = [str(BIN / "snakemake"), "-s", str(tree / "Snakefile"), "--cores", str(cores), "--directory", str(work),
+           "--configfile", str(tiny_config(tree)), str(work / "no-store.yaml")]
+    print(f"running the tiny profile with the code of {tree} in {work} ...", flush=True)
+    with open(work / "snakemake.log", "w") as log:
+        rc = subprocess.run(cmd, env=env_for(tree), cwd=work, stdout=log, stderr=subprocess.STDOUT).returncode
+    if rc:
+        raise SystemExit(f"the tiny run with {tree}'s code failed (exit {rc}); its log: {work / 'snakemake.log'}")
+
+
+def record(old: dict[str, str], new: dict[str, str], old_ref: str, new_ref: str, evidence: str) -> list[dict]:
+    current = yaml.safe_load(EQUIVALENCES.read_text()) if EQUIVALENCES.is_file() else None
+    records = list((current or {}).get("equivalences") or [])
+    known = {(r["new"], r["old"]) for r in records}
+    added = []
+    for kind in sorted(new):
+        if kind in old and old[kind] != new[kind] and (new[kind], old[kind]) not in known:
+            added.append({"kind": kind, "old": old[kind], "new": new[kind], "old_commit": old_ref,
+                          "new_commit": new_ref, "date": dt.date.today().isoformat(), "evidence": evidence})
+            known.add((new[kind], old[kind]))
+    if added:
+        text = yaml.safe_dump({"equivalences": records + added}, sort_keys=False, width=120)
+        EQUIVALENCES.write_text(HEADER + text)
+    return added
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), *args], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("old_ref", help="the git commit whose code the stored results were made with")
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    args = parser.parse_args(argv)
+    old_commit = git("rev-parse", args.old_ref)
+    head = git("rev-parse", "HEAD")
+    dirty = bool(git("status", "--porcelain", "--", "src"))
+    new_ref = f"{head}{' + uncommitted changes' if dirty else ''}"
+    scratch = Path(tempfile.mkdtemp(prefix="equivalence-"))
+    old_tree = scratch / "old-tree"
+    git("worktree", "add", "--detach", str(old_tree), old_commit)
+    try:
+        for tree in (old_tree, REPO):
+            if imported_from(tree) != (tree / "src/cw_distillation").resolve():
+                raise SystemExit(f"PYTHONPATH does not make Python import {tree}'s package; cannot compare")
+        old, new = digests(old_tree), digests(REPO)
+        changed = sorted(k for k in new if old.get(k) != new[k])
+        if not changed:
+            print("no code digest changed: nothing to record")
+            return 0
+        print(f"code digests changed for: {', '.join(changed)}")
+        run_tiny(old_tree, scratch / "old-run", args.cores)
+        run_tiny(REPO, scratch / "new-run", args.cores)
+        comparison = load_comparison()
+        differ = comparison.compare_trees(scratch / "old-run", scratch / "new-run", "tiny")
+        if differ:
+            print(f"{len(differ)} outputs differ: the new code does not give the same results; nothing recorded")
+            return 1
+        n = len(comparison.compared_files(scratch / "new-run", "tiny"))
+        evidence = (f"tiny profile end to end under both codes: all {n} outputs under results/tiny and "
+                    "paper_outputs/tiny the same (SHA-256, or only wall-clock fields differ)")
+        added = record(old, new, old_commit, new_ref, evidence)
+        print(f"recorded {len(added)} equivalences in {EQUIVALENCES.relative_to(REPO)}: "
+              f"{', '.join(r['kind'] for r in added) or 'none new'}")
+        return 0
+    finally:
+        git("worktree", "remove", "--force", str(old_tree))
+        if not args.keep:
+            shutil.rmtree(scratch, ignore_errors=True)
+        else:
+            print(f"scratch kept: {scratch}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
