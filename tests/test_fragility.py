@@ -87,3 +87,16 @@ def test_fragility_report_collects_every_diagnostic(toy):
         "output_temperature", "zero_gradient_fraction", "zero_gradient_image_fraction",
         "saturated_softmax_fraction", "zero_softmax_fraction",
     }
+
+
+def test_softmax_probabilities_are_the_nearest_float32_on_every_cpu():
+    # a margin of 20 gives 1 - 2e-9 per other class: the nearest float32 is 1.0 and the others
+    # are 2.06e-9 (not 0); a margin of 110 makes the others underflow to exactly 0.0
+    logits = np.array([[20.0, 0, 0], [110.0, 0, 0], [1.0, 0, 0]], np.float32)
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Lambda(lambda z: z)])
+    probs = fragility.softmax_probabilities(model, logits)
+    assert probs.dtype == np.float32
+    assert probs[0, 0] == 1.0 and probs[0, 1] == np.float32(np.exp(-20.0))
+    assert probs[1, 0] == 1.0 and probs[1, 1] == 0.0
+    assert probs[2, 0] == np.float32(np.e / (np.e + 2))
+    assert fragility.saturated_softmax_fraction(model, logits) == pytest.approx(2 / 3)

@@ -85,9 +85,15 @@ def zero_gradient_image_fraction(
 
 
 def softmax_probabilities(model: keras.Model, x: np.ndarray) -> np.ndarray:
-    """F(x) = softmax(Z(x)) at T = 1 in float32: (N, K)."""
-    logits = model.predict(np.asarray(x, dtype=np.float32), batch_size=256, verbose=0)
-    return ops.convert_to_numpy(ops.softmax(logits, axis=-1)).astype(np.float32)
+    """F(x) = softmax(Z(x)) at T = 1, as the float32 nearest to each probability: (N, K).
+
+    Computed in float64 and rounded once, so that "exactly 1.0" and "exactly 0.0" describe the
+    numbers, not a CPU's kernel: TensorFlow's float32 softmax gives 1 - 2**-24 on an AMD EPYC
+    where the true probability rounds to 1.0 (and 1.0 on the Intel CPUs we ran before).
+    """
+    logits = model.predict(np.asarray(x, dtype=np.float32), batch_size=256, verbose=0).astype(np.float64)
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def saturated_softmax_fraction(model: keras.Model, x: np.ndarray) -> float:

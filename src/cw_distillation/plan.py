@@ -9,11 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-# Variants that change an attack's objective or output (beside the _divT fix and _random targets).
-VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
-    "lbfgs_cw": ("lbfgs", {"objective": "cw"}),
-    "deepfool_softmax": ("deepfool", {"output": "softmax"}),
-}
+from cw_distillation.attacks.registry import TABLE_ATTACKS, parse_variant
 
 # Offsets of each training's seed from the config's, so that no two networks share one.
 SEED_OFFSETS = {"standard": 0, "init": 0, "teacher": 1, "distilled": 2, "half_a": 3, "half_b": 4}
@@ -44,27 +40,14 @@ def train_seed(seed: int, name: str) -> int:
     return seed + SEED_OFFSETS[model_role(name)]
 
 
-def parse_variant(variant: str) -> tuple[str, dict[str, Any], bool, bool]:
-    """(table attack, options it changes, divides by T, random target) of an {attack} wildcard:
-    jsma_f_divT -> (jsma_f, {}, True, False), lbfgs_cw -> (lbfgs, {objective: cw}, False, False).
-    """
-    random = variant.endswith("_random")
-    name = variant.removesuffix("_random")
-    divide_by_t = name.endswith("_divT")
-    table, fix = VARIANTS.get(name.removesuffix("_divT"), (name.removesuffix("_divT"), {}))
-    return table, dict(fix), divide_by_t, random
-
-
 def attack_spec(config: dict, model: str, variant: str) -> tuple[str, dict[str, Any], str]:
     """(attack, options, targets) of an attack variant: the base attack, its config, and the fix it applies."""
     attacks = config["attacks"]
     table, fix, divide_by_t, random = parse_variant(variant)
     if divide_by_t:  # the paper's fix: F'(x) = softmax(Z(x) / T)
         fix = {**fix, "output_temperature": model_temperature(model)}
-    targets = "random" if random else "all"
-    if table in ("jsma_z", "jsma_f"):
-        return "jsma", {**attacks["jsma"], "variant": table[-1], **fix}, targets
-    return table, {**attacks[table], **fix}, targets
+    spec = TABLE_ATTACKS[table]
+    return spec.runner, {**attacks[spec.options_key], **spec.fixed, **fix}, "random" if random else "all"
 
 
 def attack_images(config: dict, dataset: str, variant: str) -> int:

@@ -58,10 +58,10 @@ ATTACK_CODE = ("cw_distillation.steps.attacking",)
 
 
 def attack_module(attack: str) -> str:
-    """The module of an attack, as steps/attacking.py's registry names it (it loads them by name)."""
-    from cw_distillation.steps.attacking import ATTACKS
+    """The module of an attack, as the registry names it (steps/attacking.py loads it by name)."""
+    from cw_distillation.attacks.registry import RUNNERS
 
-    return ATTACKS[attack].module
+    return RUNNERS[attack].module
 
 
 # ------------------------------------------------------------------ code digests
@@ -121,14 +121,14 @@ def code_digest(roots: tuple[str, ...]) -> str:
 
 def code_roots() -> dict[str, tuple[str, ...]]:
     """Every set of root modules whose digest enters a key, by the kind of result it shapes."""
-    from cw_distillation.steps.attacking import ATTACKS
+    from cw_distillation.attacks.registry import RUNNERS
 
     roots = {
         "data": DATA_CODE, "model": TRAINING_CODE, "logits": TRAINING_CODE,
         "fragility": (*ATTACK_CODE, "cw_distillation.fragility"),
         "transfer": (*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"),
     }
-    roots.update({f"attack:{name}": (*ATTACK_CODE, attack_module(name)) for name in sorted(ATTACKS)})
+    roots.update({f"attack:{name}": (*ATTACK_CODE, attack_module(name)) for name in sorted(RUNNERS)})
     return roots
 
 

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from cw_distillation import plan, store
+from cw_distillation.attacks.registry import OUR_ATTACKS
 from cw_distillation.config import check_cross_keys, load_schema, validate_config
 from cw_distillation.plan import model_temperature, t_name
 from cw_distillation.provenance import config_digest
@@ -157,7 +158,7 @@ def fragility_results():
         f"{RESULTS}/attacks/{dataset}/distilled_T{MAIN_T}/{attack}.npz"
         for dataset in DATASETS
         for attack in [*ATTACK_CFG["table_attacks"], *FRAGILITY_VARIANTS]
-        if attack not in ("l0", "l2", "linf")
+        if attack not in OUR_ATTACKS
     ]
 
 

@@ -12,36 +12,17 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
+from cw_distillation.attacks import registry
 from cw_distillation.evaluate import CASES
 from cw_distillation.reference import lookup
 
 DATASETS = ("mnist", "cifar10")
-# Table order: grouped by distance metric, ours first, as in the paper's Table IV.
-ATTACK_METRIC = {
-    "l0": "l0",
-    "jsma_z": "l0",
-    "jsma_f": "l0",
-    "l2": "l2",
-    "deepfool": "l2",
-    "lbfgs": "l2",
-    "linf": "linf",
-    "fgs": "linf",
-    "igs": "linf",
-}
-ATTACK_NAMES = {
-    "l0": "Our L0",
-    "jsma_z": "JSMA-Z",
-    "jsma_f": "JSMA-F",
-    "l2": "Our L2",
-    "deepfool": "DeepFool",
-    "lbfgs": "L-BFGS",
-    "linf": "Our L∞",
-    "fgs": "Fast Gradient Sign",
-    "igs": "Iterative Gradient Sign",
-}
-OUR_ATTACKS = ("l0", "l2", "linf")
+# Table order, metrics and names from the registry (grouped by distance metric, ours first, as Table IV).
+ATTACK_METRIC = dict(registry.METRIC)
+ATTACK_NAMES = dict(registry.DISPLAY)
+OUR_ATTACKS = registry.OUR_ATTACKS
 # DeepFool is untargeted: one attack per image, so only its best case is defined.
-UNTARGETED = frozenset({"deepfool"})
+UNTARGETED = registry.UNTARGETED
 FIELDS = ("mean", "success", "paper_mean", "paper_success")
 
 Summary = Mapping[str, Mapping[str, Mapping[str, Any]]]  # evaluate.best_average_worst's return value

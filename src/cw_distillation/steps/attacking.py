@@ -12,38 +12,15 @@ import importlib
 import json
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from cw_distillation import provenance
+from cw_distillation.attacks.registry import RUNNERS
 from cw_distillation.checkpoint import Checkpoint, fingerprint
 from cw_distillation.files import atomic_path, jsonable, sha256_file, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 
 log = logging.getLogger("cw_distillation")
-
-
-@dataclass(frozen=True)
-class AttackSpec:
-    module: str
-    function: str
-    targeted: bool
-    metric: str  # the distance the paper reports it in
-
-
-ATTACKS = {
-    "l2": AttackSpec("cw_distillation.attacks.cw_l2", "attack", True, "l2"),
-    "l0": AttackSpec("cw_distillation.attacks.cw_l0", "attack", True, "l0"),
-    "linf": AttackSpec("cw_distillation.attacks.cw_linf", "attack", True, "linf"),
-    "fgs": AttackSpec("cw_distillation.attacks.gradient_sign", "fgs", True, "linf"),
-    "igs": AttackSpec("cw_distillation.attacks.gradient_sign", "igs", True, "linf"),
-    "jsma": AttackSpec("cw_distillation.attacks.jsma", "jsma", True, "l0"),
-    "lbfgs": AttackSpec("cw_distillation.attacks.lbfgs", "lbfgs", True, "l2"),
-    "deepfool": AttackSpec("cw_distillation.attacks.deepfool", "deepfool", False, "l2"),
-}
-
-
-CW_ATTACKS = ("l0", "l2", "linf")  # batched with a queue of pairs (attacks/cw_batch.py)
 
 
 def checkpoint_path(out: str | Path) -> Path:
@@ -100,7 +77,7 @@ def attack(args: argparse.Namespace) -> int:
     from cw_distillation import evaluate
     from cw_distillation.train import predict_logits
 
-    spec = ATTACKS[args.attack]
+    spec = RUNNERS[args.attack]
     options = json.loads(args.options)
     model, arrays, images, skipped = network_and_images(args)
     if spec.targeted:
@@ -130,7 +107,7 @@ def attack(args: argparse.Namespace) -> int:
     kwargs = {"image_index": image_index, "batch_size": args.batch_size, **options}
     if spec.targeted:
         kwargs["label"] = label
-    if args.attack in CW_ATTACKS:  # the in-flight state of every pair is checkpointed
+    if spec.queued:  # the in-flight state of every pair is checkpointed
         result = fn(model, x, goal, checkpoint=ckpt, **kwargs)
     else:  # one batch of pairs at a time, as the attack itself batches them; finished batches are kept
         result = _in_batches(fn, model, x, goal, kwargs, args.batch_size, ckpt)
@@ -342,7 +319,7 @@ def _network_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("attack", help="run one attack on one network over the first N correctly classified test images")
-    p.add_argument("--attack", required=True, choices=sorted(ATTACKS))
+    p.add_argument("--attack", required=True, choices=sorted(RUNNERS))
     p.add_argument("--options", default="{}", help="JSON of the attack's keyword arguments (hyperparameters)")
     _network_options(p)
     p.add_argument(

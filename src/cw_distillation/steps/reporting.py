@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from cw_distillation import provenance
+from cw_distillation.attacks import registry
 from cw_distillation.steps import add_step_options, step_for
 
 log = logging.getLogger("cw_distillation")
@@ -64,21 +65,7 @@ def table_logits(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- attacks
 
 # Our attack variant names (the workflow's {attack} wildcard) -> (attack, variant) of the fragility table.
-FRAGILITY_KEYS = {
-    "fgs": ("fgs", "plain"),
-    "fgs_divT": ("fgs", "divide_by_T"),
-    "igs": ("igs", "plain"),
-    "igs_divT": ("igs", "divide_by_T"),
-    "jsma_f": ("jsma_f", "plain"),
-    "jsma_f_divT": ("jsma_f", "divide_by_T"),
-    "jsma_z": ("jsma_z", "plain"),
-    "lbfgs": ("lbfgs", "plain"),
-    "lbfgs_divT": ("lbfgs", "divide_by_T"),
-    "lbfgs_cw": ("lbfgs", "cw_objective"),
-    "deepfool": ("deepfool", "logits"),
-    "deepfool_softmax": ("deepfool", "plain"),
-    "deepfool_softmax_divT": ("deepfool", "divide_by_T"),
-}
+FRAGILITY_KEYS = registry.variant_names()
 
 
 def _dataset_and_attack(path: Path) -> tuple[str, str]:
