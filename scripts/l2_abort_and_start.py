@@ -27,8 +27,7 @@ from cw_distillation import evaluate
 from cw_distillation.attacks import cw_l2
 from cw_distillation.data.prepare import load_dataset
 from cw_distillation.files import sha256_file
-from cw_distillation.models import load_model
-from cw_distillation.train import predict_logits
+from cw_distillation.models import load_model, predict_logits
 
 RUNS = {  # name: (abort_scope, eps of the start)
     "image_eps1e-6": ("image", 1e-6),

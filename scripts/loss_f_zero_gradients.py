@@ -19,8 +19,7 @@ import numpy as np
 
 from cw_distillation import evaluate, fragility
 from cw_distillation.data.prepare import load_dataset
-from cw_distillation.models import load_model
-from cw_distillation.train import predict_logits
+from cw_distillation.models import load_model, predict_logits
 
 
 def main() -> None:

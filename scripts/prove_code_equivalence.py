@@ -10,13 +10,15 @@ and attacks. This script checks a refactoring instead of trusting it:
    data) under the code of OLD_REF (a git commit, in a temporary worktree) and under the
    working tree, each in its own scratch folder, with the same Snakemake command;
 2. compares every output (scripts/slurm/test_slurm.py's comparison: same SHA-256, or
-   differing only in wall-clock fields);
-3. if nothing differs, records in src/cw_distillation/code_equivalences.yaml, for each kind of
-   result whose code digest changed, that the new digest is equivalent to the old one; the
-   store's keys then use the old digest (store.code_key). If anything differs, it records
-   nothing and names the files.
+   differing only in wall-clock fields), and sorts the results by the kind of result they
+   are (model, logits, fragility, transfer, attack:<runner>, as the store keys them);
+3. for each kind whose code digest changed and whose every result is the same under both
+   codes, records in src/cw_distillation/code_equivalences.yaml that the new digest is
+   equivalent to the old one; the store's keys then use the old digest (store.code_key).
+   A kind with any differing result, or none in the tiny run, or named with --exclude (a
+   change meant to alter results), is not recorded, and its stored results are recomputed.
 
-    python scripts/prove_code_equivalence.py OLD_REF [--cores 2] [--keep]
+    python scripts/prove_code_equivalence.py OLD_REF [--exclude KIND ...] [--cores 2] [--keep]
 
 The evidence is the tiny profile only: exactness on the tiny networks, not on the real ones.
 The suite's exactness tests (tests/test_cw_*.py) must pass as well before a commit.
@@ -96,15 +98,33 @@ def run_tiny(tree: Path, work: Path, cores: int) -> None:
         raise SystemExit(f"the tiny run with {tree}'s code failed (exit {rc}); its log: {work / 'snakemake.log'}")
 
 
-def record(old: dict[str, str], new: dict[str, str], old_ref: str, new_ref: str, evidence: str) -> list[dict]:
+def kind_of(rel: str) -> str | None:
+    """The store's kind of a file under results/tiny/ (None: not a stored kind of result)."""
+    from cw_distillation.attacks.registry import RUNNERS, TABLE_ATTACKS, parse_variant
+
+    parts = rel.split("/")
+    if parts[0] == "attacks" and len(parts) == 4:
+        try:
+            table = parse_variant(parts[3].split(".")[0])[0]
+        except ValueError:
+            return None
+        runner = TABLE_ATTACKS[table].runner
+        return f"attack:{runner}" if runner in RUNNERS else None
+    if parts[0] == "transfer":
+        return "transfer" if parts[-1].startswith("half_a_examples") else None
+    return {"models": "model", "logits": "logits", "fragility": "fragility", "data": "data"}.get(parts[0])
+
+
+def record(old: dict[str, str], new: dict[str, str], old_ref: str, new_ref: str, evidence: dict[str, str],
+           ) -> list[dict]:
     current = yaml.safe_load(EQUIVALENCES.read_text()) if EQUIVALENCES.is_file() else None
     records = list((current or {}).get("equivalences") or [])
     known = {(r["new"], r["old"]) for r in records}
     added = []
-    for kind in sorted(new):
+    for kind in sorted(evidence):
         if kind in old and old[kind] != new[kind] and (new[kind], old[kind]) not in known:
             added.append({"kind": kind, "old": old[kind], "new": new[kind], "old_commit": old_ref,
-                          "new_commit": new_ref, "date": dt.date.today().isoformat(), "evidence": evidence})
+                          "new_commit": new_ref, "date": dt.date.today().isoformat(), "evidence": evidence[kind]})
             known.add((new[kind], old[kind]))
     if added:
         text = yaml.safe_dump({"equivalences": records + added}, sort_keys=False, width=120)
@@ -119,6 +139,8 @@ def git(*args: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("old_ref", help="the git commit whose code the stored results were made with")
+    parser.add_argument("--exclude", nargs="*", default=[], metavar="KIND",
+                        help="kinds whose change is meant to alter results: never recorded")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
     args = parser.parse_args(argv)
@@ -143,12 +165,27 @@ def main(argv: list[str] | None = None) -> int:
         run_tiny(REPO, scratch / "new-run", args.cores)
         comparison = load_comparison()
         differ = comparison.compare_trees(scratch / "old-run", scratch / "new-run", "tiny")
-        if differ:
-            print(f"{len(differ)} outputs differ: the new code does not give the same results; nothing recorded")
-            return 1
-        n = len(comparison.compared_files(scratch / "new-run", "tiny"))
-        evidence = (f"tiny profile end to end under both codes: all {n} outputs under results/tiny and "
-                    "paper_outputs/tiny the same (SHA-256, or only wall-clock fields differ)")
+        differing = {d.split(":", 1)[0] for d in differ}
+        results = scratch / "new-run" / "results" / "tiny"
+        files: dict[str, list[str]] = {}
+        for path in comparison.compared_files(scratch / "new-run", "tiny"):
+            if path.startswith("results/tiny/"):
+                kind = kind_of(path.removeprefix("results/tiny/"))
+                if kind:
+                    files.setdefault(kind, []).append(path)
+        evidence = {}
+        for kind in changed:
+            same = [f for f in files.get(kind, []) if f not in differing]
+            n = len(files.get(kind, []))
+            why = ("excluded (--exclude)" if kind in args.exclude else
+                   "no result of this kind in the tiny run" if not n else
+                   f"{n - len(same)} of its {n} results differ" if len(same) < n else None)
+            if why:
+                print(f"  {kind}: not recorded: {why}")
+            else:
+                evidence[kind] = (f"tiny profile end to end under both codes: all {len(same)} results of this kind "
+                                  f"under {results.relative_to(scratch / 'new-run')} the same (SHA-256, or only "
+                                  "wall-clock fields differ)")
         added = record(old, new, old_commit, new_ref, evidence)
         print(f"recorded {len(added)} equivalences in {EQUIVALENCES.relative_to(REPO)}: "
               f"{', '.join(r['kind'] for r in added) or 'none new'}")

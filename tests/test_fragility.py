@@ -10,6 +10,7 @@ import pytest
 from conftest import every_other_target
 
 from cw_distillation import fragility
+from cw_distillation.attacks import losses
 from cw_distillation.attacks.pairs import predict_class
 
 DISTILLATION_T = 100.0
@@ -54,10 +55,10 @@ def test_scaled_logits_saturate_the_float32_softmax(toy):
 
 def test_underflowed_target_probability_gives_a_zero_gradient_not_nan():
     logits = np.array([[1000.0, 0.0, 0.0]], dtype=np.float32)  # F_1 = exp(-1000) = 0.0
-    loss = keras.ops.convert_to_numpy(fragility.loss_f(logits, np.array([1])))
+    loss = keras.ops.convert_to_numpy(losses.loss_f(logits, np.array([1])))
     assert loss[0] == pytest.approx(-np.log(fragility.PROB_FLOOR), rel=1e-5)
     _, grad = cw_distillation.autodiff.value_and_grad(
-        lambda z: fragility.loss_f(z, np.array([1])), logits
+        lambda z: losses.loss_f(z, np.array([1])), logits
     )
     assert np.all(keras.ops.convert_to_numpy(grad) == 0.0)
 
@@ -68,12 +69,12 @@ def test_loss_of_f_vanishes_only_where_f_t_really_underflows():
     target = np.array([1])
     for gap, zero in ((30.0, False), (80.0, False), (200.0, True)):
         logits = np.array([[gap, 0.0, 0.0]], dtype=np.float32)
-        _, grad = cw_distillation.autodiff.value_and_grad(lambda z: fragility.loss_f(z, target), logits)
+        _, grad = cw_distillation.autodiff.value_and_grad(lambda z: losses.loss_f(z, target), logits)
         grad = keras.ops.convert_to_numpy(grad)
         assert np.all(np.isfinite(grad)) and np.all(grad == 0.0) == zero, gap
         assert zero or grad[0, 1] == pytest.approx(-1.0, abs=1e-6)  # d(-log F_1)/dZ_1 = F_1 - 1
     _, clipped = cw_distillation.autodiff.value_and_grad(
-        lambda z: fragility.loss_f(z, target, floor=fragility.KERAS_EPSILON),
+        lambda z: losses.loss_f(z, target, floor=losses.KERAS_EPSILON),
         np.array([[30.0, 0.0, 0.0]], dtype=np.float32),
     )
     assert np.all(keras.ops.convert_to_numpy(clipped) == 0.0), "Keras' clip zeroes a gap of 30"
@@ -100,3 +101,14 @@ def test_softmax_probabilities_are_the_nearest_float32_on_every_cpu():
     assert probs[1, 0] == 1.0 and probs[1, 1] == 0.0
     assert probs[2, 0] == np.float32(np.e / (np.e + 2))
     assert fragility.saturated_softmax_fraction(model, logits) == pytest.approx(2 / 3)
+
+
+def test_the_attacks_softmax_saturates_exactly_and_its_gradient_is_exactly_zero():
+    # TensorFlow's fused kernel gives 1 - 2**-24 here on an AMD EPYC (and a gradient of ~6e-8)
+    logits = np.array([[500.0, 60.0, 0.0], [1.0, 0.0, 0.0]], np.float32)
+    probs = keras.ops.convert_to_numpy(losses.softmax(logits))
+    assert probs[0, 0] == 1.0 and probs[0, 1] == 0.0
+    np.testing.assert_allclose(probs[1], np.exp([1, 0, 0]) / np.exp([1, 0, 0]).sum(), rtol=1e-6)
+    _, grad = cw_distillation.autodiff.value_and_grad(lambda z: losses.softmax(z)[:, 0], logits)
+    grad = keras.ops.convert_to_numpy(grad)
+    assert np.all(grad[0] == 0.0) and np.all(grad[1] != 0.0)

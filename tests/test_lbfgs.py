@@ -50,9 +50,13 @@ def test_lbfgs_with_cross_entropy_fails_on_scaled_logits_without_moving(pairs, d
 
 def test_lbfgs_with_the_cw_objective_succeeds_on_scaled_logits(pairs, distilled_like):
     x, target, label = pairs
-    result = lbfgs(
-        distilled_like, x, target, label=label, objective="cw", **FAST
-    )
+    # At kappa = 0 the minimiser lies on the decision boundary, where the argmax is a tie that
+    # float rounding decides (27 of 27 pairs on the Intel CPUs we ran before, 19 on an AMD
+    # EPYC): it recovers as the paper says (the fragility table's threshold, >= 50%) ...
+    result = lbfgs(distilled_like, x, target, label=label, objective="cw", **FAST)
+    assert result.success.mean() >= 0.5
+    # ... and with a margin to win by, every pair succeeds on every CPU.
+    result = lbfgs(distilled_like, x, target, label=label, objective="cw", kappa=1.0, **FAST)
     assert result.success.all()
 
 

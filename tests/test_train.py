@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from cw_distillation import train
-from cw_distillation.models import build_model
+from cw_distillation.models import build_model, predict_logits
 from cw_distillation.train import (
     LegacyDecay,
     TemperatureCrossEntropy,
@@ -23,7 +23,6 @@ from cw_distillation.train import (
     epoch_order,
     make_optimizer,
     one_hot,
-    predict_logits,
     soft_labels,
     split_validation,
     train_distilled,

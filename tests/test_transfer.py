@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
+from cw_distillation.evaluate import binomial_interval
 from cw_distillation.transfer import (
     TRANSFER_COLUMNS,
-    binomial_interval,
     margin,
     transfer_curve,
     transfer_pairs,

@@ -3,7 +3,7 @@
 Distillation at temperature T makes the logits Z about T times larger, so that at test
 time (T = 1) the float32 softmax F saturates: the winning component rounds to 1.0, the
 others to 0.0, and the gradient of F -- and of the cross-entropy of F -- becomes exactly
-zero. ``loss_f`` is that standard loss (the one L-BFGS, FGS and IGS minimise); the
+zero. ``losses.loss_f`` is that standard loss (the one L-BFGS, FGS and IGS minimise); the
 ``*_fraction`` functions count how often each float32 effect happens.
 """
 
@@ -16,29 +16,7 @@ import keras
 import numpy as np
 from keras import ops
 
-# The loss of F is -log F_t in float32, with F_t floored at the smallest normal float32
-# (1.2e-38) so that its gradient is exactly 0, not NaN, where F_t has really underflowed
-# (a logit gap above ~87) -- and only there. Keras' categorical cross-entropy clips at 1e-7
-# instead (``KERAS_EPSILON``): that zeroes the gradient of every target with F_t < 1e-7 (a
-# logit gap above ~16), which is common on a *standard* MNIST network too, and would make
-# FGS, IGS and L-BFGS fail there for a reason that is not the paper's.
-PROB_FLOOR = float(np.finfo(np.float32).tiny)
-KERAS_EPSILON = 1e-7
-
-
-def loss_f(logits, target, output_temperature: float = 1.0, floor: float = PROB_FLOOR):
-    """Cross-entropy of F'(x) = softmax(Z(x) / T) for the target class, per example: (N,).
-
-    logits: (N, K) float32 Z(x); target: (N,) int.
-    Computed the way the 2016 attacks computed it -- from the float32 probabilities, not the
-    numerically stable log-softmax. That is the point: once F_t underflows its gradient is
-    exactly 0 (F_t is floored at ``floor``; unfloored it would be NaN), which is the failure
-    the paper diagnoses; ``output_temperature`` = T is its "divide the logits by T" fix.
-    ``floor`` = ``KERAS_EPSILON`` gives Keras' clipped reading, for comparison.
-    """
-    probs = ops.softmax(ops.divide(logits, output_temperature), axis=-1)
-    p_target = ops.take_along_axis(probs, ops.expand_dims(ops.cast(target, "int32"), 1), axis=1)
-    return -ops.log(ops.maximum(p_target[:, 0], floor))
+from cw_distillation.attacks.losses import PROB_FLOOR, loss_f
 
 
 def loss_gradient(

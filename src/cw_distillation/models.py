@@ -8,7 +8,6 @@ Inputs are ``x: (N, H, W, C) float32 in [-0.5, 0.5]``.
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,9 @@ import cw_distillation.autodiff  # noqa: F401  (sets KERAS_BACKEND before keras 
 
 # isort: split
 import keras
+import numpy as np
+
+from cw_distillation.files import atomic_path
 
 
 @dataclass(frozen=True)
@@ -126,15 +128,8 @@ def save_model(model: keras.Model, path: str | os.PathLike[str]) -> Path:
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"{path}: model files must end in .keras")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:
         copy_model(model).save(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
     return path
 
 
@@ -162,3 +157,9 @@ def load_model(path: str | os.PathLike[str], dataset: str) -> keras.Model:
     if tuple(model.output_shape[1:]) != (N_CLASSES,):
         raise ValueError(f"{path}: expected {N_CLASSES} logits, found {model.output_shape}")
     return model
+
+
+def predict_logits(model: keras.Model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
+    """Z(x): (N, 10) float32 logits, inference mode (no dropout)."""
+    z = model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0)
+    return np.asarray(z, dtype=np.float32)

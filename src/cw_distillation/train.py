@@ -34,7 +34,7 @@ import keras
 import numpy as np
 
 from cw_distillation.files import atomic_path
-from cw_distillation.models import N_CLASSES, build_model, copy_model
+from cw_distillation.models import N_CLASSES, build_model, copy_model, predict_logits
 
 LEARNING_RATE = 0.01
 MOMENTUM = 0.9
@@ -345,12 +345,6 @@ def train_network(
 
 
 # --------------------------------------------------------------------------- evaluation
-
-
-def predict_logits(model: keras.Model, x: np.ndarray, batch_size: int = 512) -> np.ndarray:
-    """Z(x): (N, 10) float32 logits, inference mode (no dropout)."""
-    z = model.predict(np.asarray(x, dtype=np.float32), batch_size=batch_size, verbose=0)
-    return np.asarray(z, dtype=np.float32)
 
 
 def softmax(z: np.ndarray, temperature: float = 1.0) -> np.ndarray:

@@ -15,7 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+
+from cw_distillation.evaluate import binomial_interval
 
 TRANSFER_COLUMNS = [
     "kappa",
@@ -63,29 +64,6 @@ def margin(logits: np.ndarray, target: np.ndarray) -> np.ndarray:
     others = logits.copy()
     others[rows, target] = -np.inf
     return logits[rows, target] - others.max(axis=1)
-
-
-def binomial_interval(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
-    """Clopper-Pearson exact interval for a binomial proportion k / n: (lo, hi).
-
-    Chosen because it never undercovers (its coverage is >= level for every true p), and
-    transfer rates sit near 0 and 1, where the normal (Wald) interval collapses to a point
-    and Wilson's undercovers. lo = Beta(a/2; k, n-k+1), hi = Beta(1-a/2; k+1, n-k), with
-    lo = 0 when k = 0 and hi = 1 when k = n (the Beta with a zero parameter is degenerate).
-    n = 0 gives (nan, nan): no trial, no interval. Same as
-    ``scipy.stats.binomtest(k, n).proportion_ci(level, method="exact")``.
-    """
-    k, n = int(k), int(n)
-    if not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    if n == 0:
-        return float("nan"), float("nan")
-    alpha = 1.0 - level
-    lo = 0.0 if k == 0 else float(stats.beta.ppf(alpha / 2, k, n - k + 1))
-    hi = 1.0 if k == n else float(stats.beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return lo, hi
 
 
 def transfer_rates(

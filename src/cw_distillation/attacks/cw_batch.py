@@ -2,7 +2,8 @@
 (image, target) pair, each with its own constant, search state, Adam moments and early stop.
 
 A queue refills the rows of finished pairs (``PairBatch``), one compiled call runs up to
-STEPS_PER_CALL steps of every row (``compile_loop``), and ``run`` drives it to the end.
+STEPS_PER_CALL steps of every row (``compile_loop``), and ``run`` drives it to the end;
+``solve`` is the whole driver an attack calls with its own rows (``load``) and step.
 The logits are checked first (``check_logits``): a model that outputs probabilities is refused.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 import cw_distillation.autodiff as autodiff
 
@@ -25,6 +26,19 @@ from cw_distillation.progress import Progress
 
 Tensor = Any
 State = dict[str, Any]  # name -> (B, ...) array, one row per pair in the batch
+
+
+class AdamState(TypedDict):
+    """The fields every C&W row has: Adam's (``adam_step``) and the driver's (``solve``)."""
+
+    w: Tensor  # (B, H, W, C) the optimised variable, in tanh space
+    m: Tensor  # Adam's first moment, like w
+    v: Tensor  # Adam's second moment, like w
+    t: Tensor  # (B,) float32 Adam steps since the row's last restart
+    x0: Tensor  # (B, H, W, C) the original image
+    onehot: Tensor  # (B, K) bool, the target
+    steps: Tensor  # (B,) int32 every step of the pair
+    ended: Tensor  # (B,) bool: the pair is done; the driver collects it
 
 # Adam steps per compiled call at most. New values of c and new rounds happen inside the
 # compiled loop; a call returns earlier as soon as a pair is done (the host collects it and
@@ -218,6 +232,36 @@ def prepare(
     n_classes = check_logits(model, x[:batch_size]).shape[1]
     assert target.min() >= 0 and target.max() < n_classes, "target out of range"
     return x, target, np.eye(n_classes, dtype=bool)[target]
+
+
+def solve(
+    model: keras.Model, x: np.ndarray, target: np.ndarray, *,
+    load: Callable[[np.ndarray, np.ndarray, np.ndarray], State],
+    one_step: Callable[[State], State], meta: dict, desc: str, batch_size: int, best: str = "x_best",
+    max_steps: int = 0, image_index: np.ndarray | None = None, label: np.ndarray | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> AttackResult:
+    """The driver of every C&W attack: checked inputs, the queue of pairs, the compiled loop,
+    checkpoints, and the result.
+
+    load(pairs, x, onehot) -> the fresh rows of ``pairs`` (x, onehot: the checked inputs);
+    one_step(state) -> the state after one step of every row; a row's pair is over when its
+    ``ended`` is set, and its example is the row's ``best`` field (x itself where the attack
+    never succeeded, as every attack initialises it), with its ``steps``.
+    """
+    x, target, onehot = prepare(model, x, target, batch_size)
+    batch = PairBatch(len(x), batch_size, lambda pairs: load(pairs, x, onehot))
+    x_adv, iterations = x.copy(), np.zeros(len(x), np.int64)
+
+    def collect(rows: np.ndarray) -> None:
+        pairs = batch.pair[rows]
+        x_adv[pairs] = batch.get(best, rows)
+        iterations[pairs] = batch.get("steps", rows)
+
+    steps = compile_loop(one_step, batch.dev)
+    seconds = run(batch, steps, collect, desc=desc, checkpoint=checkpoint,
+                  outputs={"x_adv": x_adv, "iterations": iterations}, max_steps=max_steps)
+    return finish(model, x, target, x_adv, iterations, seconds, meta, image_index, label, batch_size)
 
 
 def finish(

@@ -28,17 +28,14 @@ from keras import ops
 
 from cw_distillation.attacks.box import EPS_L0_LINF, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import (
-    PairBatch,
+    AdamState,
     State,
     Tensor,
     adam_step,
-    compile_loop,
-    finish,
     fresh_adam,
     per_row,
-    prepare,
     restart_adam,
-    run,
+    solve,
     target_and_other,
 )
 from cw_distillation.attacks.result import L0_CHANGED, AttackResult
@@ -47,6 +44,15 @@ from cw_distillation.checkpoint import Checkpoint
 MARGIN = 0.01  # the reference's inner L2 wants Z_t to beat the others by 0.01 ...
 SOLVED = 1e-4  # ... and calls a round solved once that hinge loss is below 1e-4
 CHANGED = L0_CHANGED  # a pixel "changed" (freezing rule and reported L0) when a channel moved this much
+
+
+class L0State(AdamState):
+    """A row of the L0 attack (AdamState's fields and these)."""
+
+    free: Tensor  # (B, H, W, 1) float 1 = free pixel, 0 = frozen to the original
+    c: Tensor  # (B,) the constant (carried from round to round)
+    it: Tensor  # (B,) int32 steps at this c
+    x_best: Tensor  # (B, H, W, C) the last round's success (x itself until there is one)
 
 
 def freeze_pixels(free: Tensor, x: Tensor, x_new: Tensor, grad: Tensor) -> Tensor:
@@ -91,9 +97,7 @@ def _step_fn(
     """One Adam step of every row on its round's L2 problem over its free pixels; a solved
     round freezes pixels and restarts from its solution, a failed one ends the pair.
 
-    Device state per row: w, m, v, t (Adam), x0, onehot, free (H, W, 1) float, c, it (steps
-    at this c), steps (all steps of the pair), x_best (the last solution, x until one),
-    ended (the pair is done).
+    A row's fields: L0State.
     """
 
     def one_step(s: State) -> State:
@@ -168,10 +172,7 @@ def attack(
     image_index, label: stored in the result (default 0..N-1 and the model's class of x).
     checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
     """
-    x, target, onehot = prepare(model, x, target, batch_size)
-    n = len(x)
-
-    def load(pairs: np.ndarray) -> State:
+    def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L0State:
         k = len(pairs)
         return {
             **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L0_LINF))), "x0": x[pairs],
@@ -180,23 +181,11 @@ def attack(
             "steps": np.zeros(k, np.int32), "x_best": x[pairs], "ended": np.zeros(k, bool),
         }
 
-    batch = PairBatch(n, batch_size, load)
-    x_adv, iterations = x.copy(), np.zeros(n, np.int64)
-
-    def collect(rows: np.ndarray) -> None:
-        """The last successful example (x itself where no round succeeded)."""
-        pairs = batch.pair[rows]
-        x_adv[pairs] = batch.get("x_best", rows)
-        iterations[pairs] = batch.get("steps", rows)
-
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor)
-    steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect, desc="C&W L0", checkpoint=checkpoint,
-                  outputs={"x_adv": x_adv, "iterations": iterations})
     meta = {
         "attack": "cw_l0", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,
         "const_factor": const_factor, "batch_size": batch_size,
     }
-    return finish(model, x, target, x_adv, iterations, seconds, meta, image_index, label,
-                  batch_size)
+    return solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L0",
+                 batch_size=batch_size, image_index=image_index, label=label, checkpoint=checkpoint)

@@ -29,21 +29,35 @@ from keras import ops
 
 from cw_distillation.attacks.box import EPS_L2, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import (
-    PairBatch,
+    AdamState,
     State,
     Tensor,
     adam_step,
-    compile_loop,
-    finish,
     fresh_adam,
     per_row,
-    prepare,
     restart_adam,
-    run,
+    solve,
     target_and_other,
 )
 from cw_distillation.attacks.result import AttackResult
 from cw_distillation.checkpoint import Checkpoint
+
+
+class L2State(AdamState):
+    """A row of the L2 attack (AdamState's fields and these)."""
+
+    w0: Tensor  # (B, H, W, C) x in tanh space: each value of c restarts there
+    kappa: Tensor  # (B,) the margin the target must win by
+    c: Tensor  # (B,) the constant of the current value of c
+    lower: Tensor  # (B,) the binary search's bounds on c
+    upper: Tensor
+    search_step: Tensor  # (B,) int32 values of c tried
+    it: Tensor  # (B,) int32 steps at this c
+    prev: Tensor  # (B,) the loss at the last abort check (+inf at each new c)
+    worked: Tensor  # (B,) bool: a success at this c
+    best_l2: Tensor  # (B,) squared L2 of the best success over every c (inf: none)
+    best_x: Tensor  # (B, H, W, C) that success (x itself until there is one)
+    group: Tensor  # (B,) int32 whose summed loss decides the abort
 
 
 def next_const(
@@ -102,11 +116,7 @@ def _step_fn(
     """One Adam step of every row; at the end of a value of c, the binary search moves c and
     the row restarts from the original image, until its last value of c ends the pair.
 
-    Device state per row: w, m, v, t (Adam), w0 and x0 (the original), onehot, kappa, c,
-    lower, upper, search_step, it (steps at this c), prev (loss at the last abort check),
-    group (whose summed loss decides the abort, with ``by_group``),
-    worked (a success at this c), best_l2 and best_x (the best success over every c),
-    steps (all steps of the pair), ended (the pair is done).
+    A row's fields: L2State.
     """
     check_every = max(1, max_iterations // 10)
     # The reference's quirk: with >= 10 search steps the last one reruns the smallest c known
@@ -193,12 +203,11 @@ def attack(
     image_index, label: stored in the result (default 0..N-1 and the model's class of x).
     checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
     """
-    x, target, onehot = prepare(model, x, target, batch_size)
     n = len(x)
     kappa = np.broadcast_to(np.asarray(confidence, np.float32), (n,)).copy()
     group = abort_groups(abort_scope, n, image_index, batch_size)
 
-    def load(pairs: np.ndarray) -> State:
+    def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L2State:
         k, w0 = len(pairs), ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L2))
         return {
             **fresh_adam(w0), "w0": w0, "x0": x[pairs], "onehot": onehot[pairs],
@@ -213,21 +222,8 @@ def attack(
             "group": group[pairs].astype(np.int32),
         }
 
-    batch = PairBatch(n, batch_size, load)
-    x_adv, iterations = x.copy(), np.zeros(n, np.int64)
-
-    def collect(rows: np.ndarray) -> None:
-        pairs = batch.pair[rows]
-        found = np.isfinite(batch.get("best_l2", rows))
-        x_adv[pairs[found]] = batch.get("best_x", rows)[found]
-        iterations[pairs] = batch.get("steps", rows)
-
     by_group = abort_early and group[-1] + 1 < n
     one_step = _step_fn(model, learning_rate, max_iterations, abort_early, binary_search_steps, by_group)
-    steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect, desc="C&W L2", checkpoint=checkpoint,
-                  outputs={"x_adv": x_adv, "iterations": iterations},
-                  max_steps=binary_search_steps * max_iterations)
     meta = {
         "attack": "cw_l2",
         "confidence": kappa.tolist() if np.ndim(confidence) else float(confidence),
@@ -235,5 +231,6 @@ def attack(
         "max_iterations": max_iterations, "abort_early": abort_early,
         "initial_const": initial_const, "abort_scope": abort_scope, "batch_size": batch_size,
     }
-    return finish(model, x, target, x_adv, iterations, seconds, meta, image_index, label,
-                  batch_size)
+    return solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L2",
+                 batch_size=batch_size, best="best_x", max_steps=binary_search_steps * max_iterations,
+                 image_index=image_index, label=label, checkpoint=checkpoint)

@@ -25,17 +25,14 @@ from keras import ops
 
 from cw_distillation.attacks.box import EPS_L0_LINF, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import (
-    PairBatch,
+    AdamState,
     State,
     Tensor,
     adam_step,
-    compile_loop,
-    finish,
     fresh_adam,
     per_row,
-    prepare,
     restart_adam,
-    run,
+    solve,
     target_and_other,
 )
 from cw_distillation.attacks.result import AttackResult
@@ -45,6 +42,16 @@ SOLVED = 1e-4  # a round is solved once its loss is below 1e-4 * c (and the targ
 SMALLEST_TAU = 1 / 256  # below one grey level of an 8-bit image there is nothing to gain
 
 
+class LinfState(AdamState):
+    """A row of the L-infinity attack (AdamState's fields and these)."""
+
+    tau: Tensor  # (B,) the threshold above which a coordinate is penalised
+    c: Tensor  # (B,) the constant (carried from round to round)
+    it: Tensor  # (B,) int32 steps at this c
+    pending: Tensor  # (B,) bool: the loss fell below its threshold; the next step checks the argmax
+    x_best: Tensor  # (B, H, W, C) the last round's success (x itself until there is one)
+
+
 def _step_fn(
     model: keras.Model, learning_rate: float, max_iterations: int,
     largest_const: float, const_factor: float, decrease_factor: float,
@@ -52,10 +59,7 @@ def _step_fn(
     """One Adam step of every row on its round's tau-penalty problem; a solved round shrinks
     tau and restarts from its solution, a failed one (or tau below 1/256) ends the pair.
 
-    Device state per row: w, m, v, t (Adam), x0, onehot, tau, c, it (steps at this c),
-    steps (all steps of the pair), pending (the last step's loss was below the threshold:
-    this step's forward pass checks the point it moved to), x_best (the last solution, x
-    until one), ended (the pair is done).
+    A row's fields: LinfState.
     """
 
     def one_step(s: State) -> State:
@@ -132,10 +136,7 @@ def attack(
     image_index, label: stored in the result (default 0..N-1 and the model's class of x).
     checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
     """
-    x, target, onehot = prepare(model, x, target, batch_size)
-    n = len(x)
-
-    def load(pairs: np.ndarray) -> State:
+    def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> LinfState:
         k = len(pairs)
         return {
             **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L0_LINF))), "x0": x[pairs],
@@ -145,25 +146,13 @@ def attack(
             "x_best": x[pairs], "ended": np.zeros(k, bool),
         }
 
-    batch = PairBatch(n, batch_size, load)
-    x_adv, iterations = x.copy(), np.zeros(n, np.int64)
-
-    def collect(rows: np.ndarray) -> None:
-        """The last successful example (x itself where no round succeeded)."""
-        pairs = batch.pair[rows]
-        x_adv[pairs] = batch.get("x_best", rows)
-        iterations[pairs] = batch.get("steps", rows)
-
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor,
                         decrease_factor)
-    steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect, desc="C&W Linf", checkpoint=checkpoint,
-                  outputs={"x_adv": x_adv, "iterations": iterations})
     meta = {
         "attack": "cw_linf", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,
         "const_factor": const_factor, "decrease_factor": decrease_factor,
         "batch_size": batch_size,
     }
-    return finish(model, x, target, x_adv, iterations, seconds, meta, image_index, label,
-                  batch_size)
+    return solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W Linf",
+                 batch_size=batch_size, image_index=image_index, label=label, checkpoint=checkpoint)

@@ -19,8 +19,8 @@ from typing import Literal
 
 import keras
 import numpy as np
-from keras import ops
 
+from cw_distillation.attacks.losses import softmax
 from cw_distillation.attacks.pairs import (
     BOX_MAX,
     BOX_MIN,
@@ -104,7 +104,7 @@ def _output_and_jacobian_fn(model: keras.Model, output: str, output_temperature:
 
     def f(v):
         logits = model(v, training=False)
-        return logits if output == "logits" else ops.softmax(logits / output_temperature, axis=-1)
+        return logits if output == "logits" else softmax(logits / output_temperature, axis=-1)
 
     def both(v):
         return f(v), autodiff.jacobian_rows(f, v)

@@ -1,6 +1,6 @@
 """Fast gradient sign (Goodfellow et al. 2015) and iterative gradient sign (Kurakin et al. 2016).
 
-Both are targeted L-infinity attacks on the cross-entropy of F (``fragility.loss_f``), as in
+Both are targeted L-infinity attacks on the cross-entropy of F (``losses.loss_f``), as in
 the C&W comparison. Neither has a distance to minimise, so, like C&W, we search each pair
 for the smallest eps that reaches the target. On a distilled network the loss gradient is
 exactly 0, its sign is 0, and no eps helps; ``output_temperature`` = T is the paper's
@@ -17,9 +17,9 @@ import time
 import keras
 import numpy as np
 
+from cw_distillation.attacks.losses import loss_f
 from cw_distillation.attacks.pairs import BOX_MAX, BOX_MIN, attack_result, batches, check_pairs, predict_class, to_numpy
 from cw_distillation.attacks.result import AttackResult
-from cw_distillation.fragility import loss_f
 
 
 def fgs(

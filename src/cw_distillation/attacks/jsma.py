@@ -21,6 +21,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from cw_distillation.attacks.losses import softmax
 from cw_distillation.attacks.pairs import (
     BOX_MAX,
     attack_result,
@@ -114,7 +115,7 @@ def _jacobian_fn(model: keras.Model, variant: str, output_temperature: float):
 
     def output(v):
         logits = model(v, training=False)
-        return logits if variant == "z" else ops.softmax(logits / output_temperature, axis=-1)
+        return logits if variant == "z" else softmax(logits / output_temperature, axis=-1)
 
     compiled = autodiff.compile_fn(lambda v: autodiff.jacobian_rows(output, v))
     return lambda v: compiled(np.asarray(v, np.float32))

@@ -21,6 +21,7 @@ import numpy as np
 import scipy.optimize
 from keras import ops
 
+from cw_distillation.attacks.losses import loss_f
 from cw_distillation.attacks.pairs import (
     BOX_MAX,
     BOX_MIN,
@@ -31,7 +32,6 @@ from cw_distillation.attacks.pairs import (
     to_numpy,
 )
 from cw_distillation.attacks.result import AttackResult
-from cw_distillation.fragility import loss_f
 
 
 def lbfgs(
@@ -54,7 +54,7 @@ def lbfgs(
 
     x: (N, H, W, C) float32 in [-0.5, 0.5]; target: (N,) int.
     label, image_index: (N,) int, stored in the result (default: the model's class of x, 0..N-1).
-    objective: "ce" Szegedy et al.'s cross-entropy of F (``fragility.loss_f``); "cw" C&W's
+    objective: "ce" Szegedy et al.'s cross-entropy of F (``losses.loss_f``); "cw" C&W's
         f6 = max(max_{i != t} Z_i - Z_t, -kappa), the stable objective.
     output_temperature: T dividing the logits in either objective (1: the original attack).
     kappa: confidence margin of the "cw" objective.

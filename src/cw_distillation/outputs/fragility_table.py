@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from cw_distillation.evaluate import binomial_interval
 from cw_distillation.outputs.attack_tables import ATTACK_NAMES
-from cw_distillation.transfer import binomial_interval
 
 FRAGILITY_COLUMNS = [
     "dataset",

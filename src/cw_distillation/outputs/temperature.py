@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from cw_distillation.evaluate import binomial_interval
 from cw_distillation.reference import lookup
-from cw_distillation.transfer import binomial_interval
 
 TEMPERATURE_COLUMNS = [
     "dataset",

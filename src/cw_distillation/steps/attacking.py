@@ -59,8 +59,7 @@ def network_and_images(args: argparse.Namespace):
     """The network, the dataset, and the first ``n_images`` test images it classifies correctly."""
     from cw_distillation import evaluate
     from cw_distillation.data.prepare import load_dataset
-    from cw_distillation.models import load_model
-    from cw_distillation.train import predict_logits
+    from cw_distillation.models import load_model, predict_logits
 
     arrays = load_dataset(args.data)
     model = load_model(args.model, args.dataset)
@@ -75,7 +74,7 @@ def attack(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cw_distillation import evaluate
-    from cw_distillation.train import predict_logits
+    from cw_distillation.models import predict_logits
 
     spec = RUNNERS[args.attack]
     options = json.loads(args.options)
@@ -245,7 +244,7 @@ def transfer_attack(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         **options,
     )
-    from cw_distillation.train import predict_logits
+    from cw_distillation.models import predict_logits
 
     z = predict_logits(model, result.x_adv)
     result.meta = {
@@ -317,6 +316,24 @@ def _network_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-images", type=int, required=True)
 
 
+def transfer_predict(args: argparse.Namespace) -> int:
+    """The target network's class for every high-confidence example made on the source."""
+    import numpy as np
+
+    from cw_distillation.files import atomic_path
+    from cw_distillation.models import load_model, predict_logits
+
+    model = load_model(args.model, args.dataset)
+    with np.load(args.examples, allow_pickle=False) as z:
+        pred = predict_logits(model, z["x_adv"]).argmax(1)
+    with atomic_path(args.out) as tmp, open(tmp, "wb") as fh:
+        np.savez_compressed(fh, pred=pred)
+    step = step_for(args, [args.examples, args.model], {"dataset": args.dataset})
+    provenance.write_manifest(args.out, step)
+    log.info("wrote %s", args.out)
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("attack", help="run one attack on one network over the first N correctly classified test images")
     p.add_argument("--attack", required=True, choices=sorted(RUNNERS))
@@ -365,3 +382,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, type=Path, help=".npz")
     add_step_options(p)
     p.set_defaults(handler=transfer_attack)
+
+    p = sub.add_parser("transfer-predict", help="a target network's predictions on transfer examples")
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    p.add_argument("--examples", required=True, type=Path)
+    p.add_argument("--model", required=True, type=Path)
+    p.add_argument("--out", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=transfer_predict)

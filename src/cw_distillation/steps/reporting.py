@@ -267,23 +267,6 @@ def figure_examples(args: argparse.Namespace) -> int:
 # ----------------------------------------------------------------------------- transfer
 
 
-def transfer_predict(args: argparse.Namespace) -> int:
-    """The target network's class for every high-confidence example made on the source."""
-    import numpy as np
-
-    from cw_distillation.files import atomic_path
-    from cw_distillation.models import load_model
-    from cw_distillation.train import predict_logits
-
-    model = load_model(args.model, args.dataset)
-    with np.load(args.examples, allow_pickle=False) as z:
-        pred = predict_logits(model, z["x_adv"]).argmax(1)
-    with atomic_path(args.out) as tmp, open(tmp, "wb") as fh:
-        np.savez_compressed(fh, pred=pred)
-    _publish([args.out], step_for(args, [args.examples, args.model], {"dataset": args.dataset}))
-    return 0
-
-
 def table_transfer(args: argparse.Namespace) -> int:
     import numpy as np
 
@@ -429,14 +412,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-base", required=True, type=Path)
     add_step_options(p)
     p.set_defaults(handler=figure_examples)
-
-    p = sub.add_parser("transfer-predict", help="a target network's predictions on transfer examples")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
-    p.add_argument("--examples", required=True, type=Path)
-    p.add_argument("--model", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
-    add_step_options(p)
-    p.set_defaults(handler=transfer_predict)
 
     p = sub.add_parser("table-transfer", help="Section VIII.D table: transfer rates per kappa, with intervals")
     p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])

@@ -152,15 +152,14 @@ def soft_labels(args: argparse.Namespace) -> int:
 def logits(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from cw_distillation import train as training
     from cw_distillation.data.prepare import load_dataset
     from cw_distillation.files import atomic_path
-    from cw_distillation.models import load_model
+    from cw_distillation.models import load_model, predict_logits
 
     arrays = load_dataset(args.data)
     model = load_model(args.model, args.dataset)
     step = step_for(args, [args.data, args.model], {"dataset": args.dataset, "split": "test"})
-    z = training.predict_logits(model, arrays["x_test"])
+    z = predict_logits(model, arrays["x_test"])
     with atomic_path(args.out) as tmp, open(tmp, "wb") as fh:
         np.savez_compressed(fh, logits=z, labels=arrays["y_test"])
     provenance.write_manifest(args.out, step)
