@@ -18,7 +18,7 @@ and attacks. This script checks a refactoring instead of trusting it:
    A kind with any differing result, or none in the tiny run, or named with --exclude (a
    change meant to alter results), is not recorded, and its stored results are recomputed.
 
-    python scripts/prove_code_equivalence.py OLD_REF [--exclude KIND ...] [--cores 2] [--keep]
+    python scripts/prove_code_equivalence.py OLD_REF [--exclude KIND ...] [--cores 2] [--keep] [--runs DIR]
 
 The evidence is the tiny profile only: exactness on the tiny networks, not on the real ones.
 The suite's exactness tests (tests/test_cw_*.py) must pass as well before a commit.
@@ -119,13 +119,13 @@ def record(old: dict[str, str], new: dict[str, str], old_ref: str, new_ref: str,
            ) -> list[dict]:
     current = yaml.safe_load(EQUIVALENCES.read_text()) if EQUIVALENCES.is_file() else None
     records = list((current or {}).get("equivalences") or [])
-    known = {(r["new"], r["old"]) for r in records}
+    known = {(r["kind"], r["new"], r["old"]) for r in records}
     added = []
     for kind in sorted(evidence):
-        if kind in old and old[kind] != new[kind] and (new[kind], old[kind]) not in known:
+        if kind in old and old[kind] != new[kind] and (kind, new[kind], old[kind]) not in known:
             added.append({"kind": kind, "old": old[kind], "new": new[kind], "old_commit": old_ref,
                           "new_commit": new_ref, "date": dt.date.today().isoformat(), "evidence": evidence[kind]})
-            known.add((new[kind], old[kind]))
+            known.add((kind, new[kind], old[kind]))
     if added:
         text = yaml.safe_dump({"equivalences": records + added}, sort_keys=False, width=120)
         EQUIVALENCES.write_text(HEADER + text)
@@ -143,12 +143,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="kinds whose change is meant to alter results: never recorded")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
+    parser.add_argument("--runs", type=Path, help="a scratch folder kept (--keep) by an earlier call with the same "
+                        "OLD_REF and code: compare its old-run and new-run instead of running them again")
     args = parser.parse_args(argv)
     old_commit = git("rev-parse", args.old_ref)
     head = git("rev-parse", "HEAD")
     dirty = bool(git("status", "--porcelain", "--", "src"))
     new_ref = f"{head}{' + uncommitted changes' if dirty else ''}"
-    scratch = Path(tempfile.mkdtemp(prefix="equivalence-"))
+    scratch = args.runs or Path(tempfile.mkdtemp(prefix="equivalence-"))
     old_tree = scratch / "old-tree"
     git("worktree", "add", "--detach", str(old_tree), old_commit)
     try:
@@ -161,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
             print("no code digest changed: nothing to record")
             return 0
         print(f"code digests changed for: {', '.join(changed)}")
-        run_tiny(old_tree, scratch / "old-run", args.cores)
-        run_tiny(REPO, scratch / "new-run", args.cores)
+        if not args.runs:
+            run_tiny(old_tree, scratch / "old-run", args.cores)
+            run_tiny(REPO, scratch / "new-run", args.cores)
         comparison = load_comparison()
         differ = comparison.compare_trees(scratch / "old-run", scratch / "new-run", "tiny")
         differing = {d.split(":", 1)[0] for d in differ}
@@ -192,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:
         git("worktree", "remove", "--force", str(old_tree))
-        if not args.keep:
+        if not args.keep and not args.runs:
             shutil.rmtree(scratch, ignore_errors=True)
         else:
             print(f"scratch kept: {scratch}")

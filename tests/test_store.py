@@ -43,29 +43,30 @@ def test_code_digest_follows_the_training_code_but_not_its_comments(package_copy
 
 
 def test_a_recorded_equivalence_keeps_the_old_key_and_only_for_that_code(package_copy):
-    old = store.code_key(store.TRAINING_CODE)
+    old = store.code_key(store.TRAINING_CODE, "model")
     train = package_copy / "train.py"
     train.write_text(train.read_text() + "\nBATCH_SIZE = 64\n")
     store.code_digest.cache_clear()
     new = store.code_digest(store.TRAINING_CODE)
-    assert store.code_key(store.TRAINING_CODE) == new != old
+    assert store.code_key(store.TRAINING_CODE, "model") == new != old
     (package_copy / store.EQUIVALENCES).write_text(yaml.safe_dump({"equivalences": [
         {"kind": "model", "old": old, "new": new, "evidence": "test"}]}))
     store.equivalences.cache_clear()
-    assert store.code_key(store.TRAINING_CODE) == old
+    assert store.code_key(store.TRAINING_CODE, "model") == old
+    assert store.code_key(store.TRAINING_CODE, "logits") == new  # recorded for networks only
     # a chain ends at the oldest digest; a further change is not covered by it
     train.write_text(train.read_text() + "\nEPOCHS = 3\n")
     store.code_digest.cache_clear()
     newer = store.code_digest(store.TRAINING_CODE)
-    assert store.code_key(store.TRAINING_CODE) == newer
+    assert store.code_key(store.TRAINING_CODE, "model") == newer
     (package_copy / store.EQUIVALENCES).write_text(yaml.safe_dump({"equivalences": [
         {"kind": "model", "old": old, "new": new}, {"kind": "model", "old": new, "new": newer}]}))
     store.equivalences.cache_clear()
-    assert store.code_key(store.TRAINING_CODE) == old
+    assert store.code_key(store.TRAINING_CODE, "model") == old
     (package_copy / store.EQUIVALENCES).write_text("equivalences: [{new: x}]\n")
     store.equivalences.cache_clear()
     with pytest.raises(ValueError, match=r"code_equivalences\.yaml"):
-        store.code_key(store.TRAINING_CODE)
+        store.code_key(store.TRAINING_CODE, "model")
 
 
 def test_every_kind_of_stored_result_has_its_code_roots():

@@ -133,24 +133,28 @@ def code_roots() -> dict[str, tuple[str, ...]]:
 
 
 @functools.cache
-def equivalences() -> dict[str, str]:
-    """new code digest -> the older digest it was shown to give the same results as."""
+def equivalences() -> dict[tuple[str, str], str]:
+    """(kind of result, new code digest) -> the older digest it was shown to give the same
+    results as, for that kind. Per kind: several kinds can share one digest (L2 attacks,
+    fragility reports and transfer examples all run steps/attacking.py's imports), and a
+    change may keep one kind's results while it is meant to alter another's."""
     path = PACKAGE / EQUIVALENCES
     if not path.is_file():
         return {}
     try:
         records = (yaml.safe_load(path.read_text()) or {}).get("equivalences") or []
-        return {r["new"]: r["old"] for r in records}
+        return {(r["kind"], r["new"]): r["old"] for r in records}
     except (yaml.YAMLError, AttributeError, KeyError, TypeError) as err:
-        raise ValueError(f"{path}: not a list of equivalences with 'new' and 'old' ({err})") from err
+        raise ValueError(f"{path}: not a list of equivalences with 'kind', 'new' and 'old' ({err})") from err
 
 
-def code_key(roots: tuple[str, ...]) -> str:
-    """The digest of ``roots`` as keys use it: the oldest digest it is recorded equivalent to."""
+def code_key(roots: tuple[str, ...], kind: str) -> str:
+    """The digest of ``roots`` as the keys of ``kind`` use it: the oldest digest it is
+    recorded equivalent to for that kind."""
     digest, seen, table = code_digest(roots), set(), equivalences()
-    while digest in table and digest not in seen:
+    while (kind, digest) in table and digest not in seen:
         seen.add(digest)
-        digest = table[digest]
+        digest = table[(kind, digest)]
     return digest
 
 
@@ -171,7 +175,7 @@ def data_parts(config: dict, dataset: str) -> dict:
         else {"payloads": [p.sha256 for p in OFFICIAL[dataset].payloads]}
     )
     return {"kind": "data", "dataset": dataset, **source,
-            "code": code_key(DATA_CODE)}
+            "code": code_key(DATA_CODE, "data")}
 
 
 def model_parts(config: dict, dataset: str, name: str) -> dict:
@@ -183,7 +187,7 @@ def model_parts(config: dict, dataset: str, name: str) -> dict:
         "batch_size": training["batch_size"], "validation_size": training["validation_size"],
         "train_subset": training["train_subset"][dataset],
         "seed": plan.train_seed(config["seed"], name),
-        "data": key_of(data_parts(config, dataset)), "code": code_key(TRAINING_CODE),
+        "data": key_of(data_parts(config, dataset)), "code": code_key(TRAINING_CODE, "model"),
     }
     if role in ("teacher", "distilled"):
         parts["init"] = key_of(model_parts(config, dataset, "init"))
@@ -202,7 +206,7 @@ def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
         "batch_size": config["attacks"]["batch_size"], "seed": config["seed"],
         "model": key_of(model_parts(config, dataset, model)),
         "data": key_of(data_parts(config, dataset)),
-        "code": code_key((*ATTACK_CODE, attack_module(attack))),
+        "code": code_key((*ATTACK_CODE, attack_module(attack)), f"attack:{attack}"),
     }
 
 
@@ -237,17 +241,17 @@ def _parts(config: dict, kind: str, w: dict) -> dict:
               "model": key_of(model_parts(config, w["dataset"], model)),
               "data": key_of(data_parts(config, w["dataset"]))}
     if kind == "logits":
-        return {**common, "code": code_key(TRAINING_CODE)}
+        return {**common, "code": code_key(TRAINING_CODE, "logits")}
     if kind == "fragility":
         return {**common, "n_images": config["attacks"]["n_images"][w["dataset"]],
                 "temperature": plan.model_temperature(model),
-                "code": code_key((*ATTACK_CODE, "cw_distillation.fragility"))}
+                "code": code_key((*ATTACK_CODE, "cw_distillation.fragility"), "fragility")}
     transfer = config["transfer"]
     return {**common, "kappas": transfer["kappas"], "n_images": transfer["n_images"],
             "targets": transfer["targets"], "seed": config["seed"],
             "options": {**config["attacks"]["l2"], "max_iterations": transfer["max_iterations"]},
             "batch_size": config["attacks"]["batch_size"],
-            "code": code_key((*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"))}
+            "code": code_key((*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"), "transfer")}
 
 
 # ------------------------------------------------------------------ entries
