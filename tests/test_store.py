@@ -40,8 +40,7 @@ def test_code_digest_follows_the_training_code_but_not_its_comments(package_copy
 
 
 def test_a_network_key_follows_its_training_settings_and_its_upstream_networks():
-    config = workflow_config(REPO / "workflow/profiles/tiny/config.yaml", REPO / "config.yaml",
-                             REPO / "workflow/schemas/config.schema.yaml")
+    config = workflow_config([REPO / "config/tiny.yaml"], REPO / "workflow/schemas/config.schema.yaml")
     keys = {rel: store.key_of(store.parts_for(config, rel)) for rel in (
         "models/mnist/standard.keras", "models/mnist/init.keras", "models/mnist/distilled_T100.keras",
         "attacks/mnist/distilled_T100/l2.npz")}
