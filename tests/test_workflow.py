@@ -233,6 +233,27 @@ def test_max_images_caps_one_attack_and_its_variants(tmp_path):
     assert counts == {"jsma_f": "1", "jsma_f_divT": "1", "jsma_z": "2", "l2": "2"}, counts
 
 
+def test_every_step_is_told_its_own_rule_and_wildcards_and_logs(tmp_path):
+    """The shared shell tail (common.smk's step): the rule's name, Snakemake's `{wildcards}` (name=value,
+    sorted by name; nothing for a rule without wildcards) and the log, on every job of the tiny profile."""
+    import re
+
+    result = snakemake("-n", "-p", "--forceall", "--directory", str(tmp_path), "--configfile", str(TINY), cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = re.findall(r"^rule (\w+):\n((?:    .*\n)*)Shell command: (.*)$", out, re.M)
+    jobs = [job for job in jobs if job[2] != "None"]  # rule all
+    assert len(jobs) > 50
+    for rule, block, command in jobs:
+        log = re.search(r"^    log: (\S+)$", block, re.M).group(1)
+        wildcards = re.search(r"^    wildcards: (.*)$", block, re.M)
+        named = ",".join(sorted(wildcards.group(1).split(", "))) if wildcards else ""
+        assert f" --rule {rule} --wildcards={named} 2>&1 | tee {log}" in command, (rule, command[-300:])
+    logs = "results/tiny/logs"
+    attack = "--rule attack --wildcards=attack=l2,dataset=mnist,model=standard"
+    assert f"{attack} 2>&1 | tee {logs}/attack_mnist_standard_l2.log\n" in out
+
+
 # ------------------------------------------------------------------ the store of results
 
 EXPENSIVE = {"train_standard", "train_half", "train_init", "train_teacher", "train_distilled", "attack",
