@@ -13,7 +13,9 @@ GPU ?= 0
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
-CONFIGFILE := $(if $(filter quick,$(PROFILE)),config.yaml,workflow/profiles/$(PROFILE)/config.yaml)
+# A profile is config/<name>.yaml; the default one, quick, is config/config.yaml (Snakemake's default config).
+CONFIGFILE := config/$(if $(filter quick,$(PROFILE)),config,$(PROFILE)).yaml
+NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(filter-out config,$(basename $(notdir $(wildcard config/*.yaml))))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (README: Running on a cluster)))"; exit 2
 MIRROR_FLAG := $(if $(DATA_MIRROR),--config 'data={mirror: "$(abspath $(DATA_MIRROR))"}',)
 # Targets go first: --configfile and --config take several values and would swallow them.
 GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
@@ -64,9 +66,7 @@ $(VENV)/.installed-gpu: $(STAMP)
 
 replicate: $(STAMP) $(GPU_STAMP)
 	$(CHECK_LOCK)
-	@test "$(PROFILE)" != slurm || { echo "workflow/profiles/slurm is a Snakemake command-line profile, not a config:"; \
-		echo "  .venv/bin/snakemake --profile workflow/profiles/slurm --configfile workflow/profiles/paper/config.yaml (README: Running on a cluster)"; exit 2; }
-	@test -f $(CONFIGFILE) || { echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist"; exit 2; }
+	@test -f $(CONFIGFILE) || { $(NO_PROFILE); }
 	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
 
 dry-run: $(STAMP)
@@ -76,7 +76,7 @@ EXPENSIVE_RULES := train_standard|train_half|train_init|train_teacher|train_dist
 
 figures: $(STAMP)
 	$(CHECK_LOCK)
-	@test -f $(CONFIGFILE) || { echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist"; exit 2; }
+	@test -f $(CONFIGFILE) || { $(NO_PROFILE); }
 	@$(BIN)/snakemake figures -n --quiet rules $(SNAKEMAKE_OPTS) > $(VENV)/figures-plan.txt 2>&1 || { cat $(VENV)/figures-plan.txt; exit 1; }
 	@if grep -E '^($(EXPENSIVE_RULES)) ' $(VENV)/figures-plan.txt; then \
 		echo "store/$(PROFILE) lacks what the jobs above compute: make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi

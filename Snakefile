@@ -2,7 +2,12 @@
 # A table of contents: the rules live in workflow/rules/, the science in src/.
 
 
-configfile: "config.yaml"
+# The workflow config: the --configfile files on the command line (config/<profile>.yaml, then any
+# of your own), merged in order over the schema's defaults, which are the paper's settings; with
+# none, the default profile config/config.yaml (quick). A profile never inherits another's values.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -1,4 +1,5 @@
-"""The schema stops a bad config before any job starts, naming the key; profiles are complete."""
+"""The schema stops a bad config before any job starts, naming the key; its defaults are the paper's
+settings, and each profile sets only what it changes from them."""
 
 from pathlib import Path
 
@@ -6,13 +7,15 @@ import pytest
 import yaml
 from conftest import REPO
 
-from cw_distillation.config import ConfigError, load_schema, validate_config
+from cw_distillation.config import ConfigError, load_schema, validate_config, workflow_config
 
-SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+SCHEMA_PATH = REPO / "workflow/schemas/config.schema.yaml"
+SCHEMA = load_schema(SCHEMA_PATH)
 PROFILES = {
-    "quick": REPO / "config.yaml",
-    "paper": REPO / "workflow/profiles/paper/config.yaml",
-    "tiny": REPO / "workflow/profiles/tiny/config.yaml",
+    "quick": REPO / "config/config.yaml",
+    "mnist10": REPO / "config/mnist10.yaml",
+    "paper": REPO / "config/paper.yaml",
+    "tiny": REPO / "config/tiny.yaml",
 }
 
 
@@ -20,26 +23,60 @@ def load(path: Path) -> dict:
     return yaml.safe_load(path.read_text())
 
 
+def test_every_profile_file_is_in_the_table_and_every_command_line_profile_elsewhere():
+    assert sorted(PROFILES.values()) == sorted((REPO / "config").glob("*.yaml"))
+    assert [p.name for p in (REPO / "workflow/profiles").iterdir()] == ["slurm"]
+
+
 @pytest.mark.parametrize("name", PROFILES)
-def test_every_profile_is_valid_and_names_itself(name):
+def test_every_profile_sets_only_known_keys_and_names_itself(name):
+    # validated alone (no other file under it): an unknown or misspelled key in the file is an error
     config = validate_config(load(PROFILES[name]), SCHEMA)
     assert config["profile"] == name
 
 
-def keys(tree: dict, prefix: str = "") -> set[str]:
-    out = set()
+def leaves(tree: dict, prefix: str = "") -> dict:
+    """Every value of a config by its dotted key (an empty mapping is a value)."""
+    out = {}
     for k, v in tree.items():
-        out.add(prefix + k)
-        if isinstance(v, dict):
-            out |= keys(v, prefix + k + ".")
+        if isinstance(v, dict) and v:
+            out |= leaves(v, prefix + k + ".")
+        else:
+            out[prefix + k] = v
     return out
 
 
-@pytest.mark.parametrize("name", ["paper", "tiny"])
-def test_profiles_set_every_key_the_default_profile_sets(name):
-    # Snakemake merges --configfile over config.yaml: a key left out would silently inherit the quick value.
-    missing = keys(load(PROFILES["quick"])) - keys(load(PROFILES[name]))
-    assert not missing, f"{PROFILES[name]} leaves out {sorted(missing)}"
+def paper_settings() -> dict:
+    return validate_config({}, SCHEMA)
+
+
+@pytest.mark.parametrize("name", PROFILES)
+def test_a_profile_differs_from_the_papers_settings_exactly_where_its_file_says(name):
+    own = leaves(load(PROFILES[name]))
+    merged, paper = leaves(workflow_config([PROFILES[name]], SCHEMA_PATH)), leaves(paper_settings())
+    assert {k: merged.get(k) for k in own} == own, "the file's values are the run's"
+    changed = {k for k in merged.keys() | paper.keys() if k not in paper or k not in merged or merged[k] != paper[k]}
+    unsaid = {k for k in changed - own.keys() if not any(o.startswith(k + ".") for o in own)}  # {} -> {l0: 20}
+    assert not unsaid, f"{name} differs from the paper's settings in keys its file does not set: {sorted(unsaid)}"
+    same = sorted(k for k in own.keys() - changed if k != "profile")
+    assert not same, f"{PROFILES[name]} sets the paper's own value again: {same}"
+
+
+def test_the_schema_defaults_are_the_paper_profile():
+    assert workflow_config([PROFILES["paper"]], SCHEMA_PATH) == paper_settings()
+    assert paper_settings()["profile"] == "paper"
+
+
+def test_no_configfile_is_the_default_profile(monkeypatch):
+    monkeypatch.chdir(REPO)  # as Snakemake reads it: config/config.yaml in the working directory
+    assert workflow_config([], SCHEMA_PATH) == workflow_config([PROFILES["quick"]], SCHEMA_PATH)
+
+
+def test_an_object_given_in_part_keeps_the_rest_of_its_default():
+    config = validate_config({"attacks": {"n_images": {"mnist": 5}}, "resources": {"train": {"mem_mb": 8000}}}, SCHEMA)
+    # the paper's 1000 images and train resources, not the generic per-dataset count (50) or job defaults
+    assert config["attacks"]["n_images"] == {"mnist": 5, "cifar10": 1000}
+    assert config["resources"]["train"] == {"mem_mb": 8000, "runtime": 240, "cpus_per_task": 4, "gpu": 1}
 
 
 def test_defaults_are_filled_in_nested_sections():
@@ -82,20 +119,23 @@ def check_config(*args: str) -> tuple[int, str]:
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main(["check-config", *args, "--base", str(REPO / "config.yaml"),
-                     "--schema", str(REPO / "workflow/schemas/config.schema.yaml")])
+        code = main(["check-config", *args, "--schema", str(SCHEMA_PATH)])
     return code, out.getvalue() + err.getvalue()
 
 
-def test_check_config_shows_the_config_a_run_sees_merged_over_config_yaml(tmp_path):
+def test_check_config_shows_the_config_a_run_sees_files_merged_in_order(tmp_path):
     override = tmp_path / "more.yaml"
     override.write_text("training: {epochs: {mnist: 7}}\n")
+    code, out = check_config(str(PROFILES["quick"]), str(override))
+    shown = yaml.safe_load(out)
+    base = load(PROFILES["quick"])["training"]["epochs"]["cifar10"]
+    assert base != 50  # the schema's default: the merge must not fall back to it
+    assert code == 0 and shown["training"]["epochs"] == {"mnist": 7, "cifar10": base}, "cifar10 from the quick file"
+    assert shown["profile"] == "quick"
+    # alone, a file is merged over the paper's settings (as `snakemake --configfile more.yaml` runs)
     code, out = check_config(str(override))
     shown = yaml.safe_load(out)
-    base = yaml.safe_load((REPO / "config.yaml").read_text())["training"]["epochs"]["cifar10"]
-    assert base != 50  # the schema's default: the merge must not fall back to it
-    assert code == 0 and shown["training"]["epochs"] == {"mnist": 7, "cifar10": base}, "cifar10 from config.yaml"
-    assert shown["profile"] == "quick"
+    assert code == 0 and shown["training"]["epochs"] == {"mnist": 7, "cifar10": 50} and shown["profile"] == "paper"
 
 
 def test_check_config_runs_the_cross_key_checks_and_names_a_yaml_error_line(tmp_path):
@@ -110,7 +150,7 @@ def test_check_config_runs_the_cross_key_checks_and_names_a_yaml_error_line(tmp_
 
 
 def test_an_exclusive_bound_reads_must_be_greater():
-    config = yaml.safe_load((REPO / "config.yaml").read_text())
+    config = load(PROFILES["quick"])
     config["training"]["temperatures"] = [0]
     with pytest.raises(ConfigError, match=r"config key 'training.temperatures\[0\]': 0 must be > 0"):
         validate_config(config, SCHEMA)

@@ -3,19 +3,19 @@
 import copy
 
 import pytest
-import yaml
 from conftest import REPO
 
-from cw_distillation.config import load_schema, validate_config
+from cw_distillation.config import workflow_config
 from cw_distillation.outputs.report import FAILS, HOLDS, NOT_AT_SCALE, build_report, scale
 from cw_distillation.outputs.tables import write_table
 
-SCHEMA = load_schema(REPO / "workflow/schemas/config.schema.yaml")
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
 
 def config(profile: str) -> dict:
-    path = REPO / ("config.yaml" if profile == "quick" else f"workflow/profiles/{profile}/config.yaml")
-    return validate_config(yaml.safe_load(path.read_text()), SCHEMA)
+    """The profile's config as a run sees it (config/<profile>.yaml over the schema's defaults)."""
+    path = REPO / "config" / ("config.yaml" if profile == "quick" else f"{profile}.yaml")
+    return workflow_config([path], SCHEMA)
 
 
 def table6(tmp_path, l2_best_mean: float, l2_best_success: float, fgs_success: float) -> None:

@@ -4,7 +4,6 @@ runs' outputs (scripts/slurm/test_slurm.py) tells wall-clock fields from real di
 import importlib.util
 import io
 import json
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -24,10 +23,9 @@ def load_script():
 
 
 def test_snakemake_accepts_the_slurm_profile(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     result = subprocess.run(
         [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "--profile", str(REPO / "workflow/profiles/slurm"),
-         "--configfile", str(REPO / "workflow/profiles/tiny/config.yaml"), "--directory", str(tmp_path), "-n"],
+         "--configfile", str(REPO / "config/tiny.yaml"), "--directory", str(tmp_path), "-n"],
         cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Using profile" in result.stdout + result.stderr

@@ -76,8 +76,7 @@ def test_every_kind_of_stored_result_has_its_code_roots():
 
 
 def test_a_network_key_follows_its_training_settings_and_its_upstream_networks():
-    config = workflow_config(REPO / "workflow/profiles/tiny/config.yaml", REPO / "config.yaml",
-                             REPO / "workflow/schemas/config.schema.yaml")
+    config = workflow_config([REPO / "config/tiny.yaml"], REPO / "workflow/schemas/config.schema.yaml")
     keys = {rel: store.key_of(store.parts_for(config, rel)) for rel in (
         "models/mnist/standard.keras", "models/mnist/init.keras", "models/mnist/distilled_T100.keras",
         "attacks/mnist/distilled_T100/l2.npz")}

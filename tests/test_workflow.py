@@ -12,7 +12,14 @@ from conftest import REPO
 
 BIN = Path(sys.executable).parent
 ENV = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
-TINY = REPO / "workflow/profiles/tiny/config.yaml"
+TINY = REPO / "config/tiny.yaml"
+
+
+def with_default_config(folder: Path) -> None:
+    """The default profile where a run in ``folder`` (--directory) looks for it, as in a clone: a run
+    that names no --configfile reads config/config.yaml."""
+    (folder / "config").mkdir(exist_ok=True)
+    shutil.copy(REPO / "config/config.yaml", folder / "config/config.yaml")
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:
@@ -39,12 +46,12 @@ def test_snakemake_lint_is_clean():
 
 
 def test_paper_profile_plans_its_dag():
-    result = snakemake("-n", "--configfile", str(REPO / "workflow/profiles/paper/config.yaml"), timeout=120)
+    result = snakemake("-n", "--configfile", str(REPO / "config/paper.yaml"), timeout=120)
     assert result.returncode == 0, result.stderr
 
 
 def test_a_misspelled_key_stops_the_run_before_any_job(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    with_default_config(tmp_path)
     result = snakemake("--cores", "1", "--directory", str(tmp_path), "--config", "data={mirorr: /x}", cwd=tmp_path)
     assert result.returncode != 0
     assert "config key 'data'" in result.stderr and "'mirorr' was unexpected" in result.stderr
@@ -52,7 +59,7 @@ def test_a_misspelled_key_stops_the_run_before_any_job(tmp_path):
 
 
 def test_a_mirror_path_cannot_inject_shell_commands(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    with_default_config(tmp_path)
     injected = tmp_path / "INJECTED"
     result = snakemake("-n", "--directory", str(tmp_path), "--config", f'data={{mirror: "/tmp/m; touch {injected} #"}}',
                        cwd=tmp_path)
@@ -61,7 +68,7 @@ def test_a_mirror_path_cannot_inject_shell_commands(tmp_path):
 
 
 def test_a_mirror_path_with_a_space_reaches_the_download_step_whole(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
+    with_default_config(tmp_path)
     mirror = tmp_path / "my mirror"
     mirror.mkdir()
     result = snakemake("-n", "-p", "--forceall", "results/quick/raw/mnist", "--directory", str(tmp_path),
@@ -74,7 +81,6 @@ def test_a_mirror_path_with_a_space_reaches_the_download_step_whole(tmp_path):
 def tiny_run(tmp_path_factory):
     """The tiny profile end to end, in a scratch folder (as a user would run it, via snakemake)."""
     work = tmp_path_factory.mktemp("tiny")
-    shutil.copy(REPO / "config.yaml", work / "config.yaml")
     (work / "publish.yaml").write_text("store: {dir: null, publish: true}\n")  # fills work/store/tiny
     result = snakemake("--cores", "2", "--directory", str(work), "--configfile", str(TINY), str(work / "publish.yaml"),
                        cwd=work)
@@ -196,7 +202,6 @@ def test_changing_plotting_code_reruns_only_the_plots(tiny_run):
 
 
 def test_one_figure_target_plans_only_its_chain(tmp_path):
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     target = "paper_outputs/tiny/figures/fig9_transfer_standard.pdf"
     result = snakemake(target, "-n", "--directory", str(tmp_path), "--configfile", str(TINY), cwd=tmp_path)
     jobs = planned_jobs(result.stdout + result.stderr)
@@ -216,7 +221,6 @@ def test_max_images_caps_one_attack_and_its_variants(tmp_path):
     """attacks.max_images lowers the image count of the attack it names (and its _divT variant) only."""
     import re
 
-    shutil.copy(REPO / "config.yaml", tmp_path / "config.yaml")
     attacks = "results/tiny/attacks/mnist/distilled_T100"
     targets = [f"{attacks}/{name}.json" for name in ("jsma_f", "jsma_f_divT", "jsma_z", "l2")]
     override = tmp_path / "override.yaml"
@@ -229,6 +233,27 @@ def test_max_images_caps_one_attack_and_its_variants(tmp_path):
     assert counts == {"jsma_f": "1", "jsma_f_divT": "1", "jsma_z": "2", "l2": "2"}, counts
 
 
+def test_every_step_is_told_its_own_rule_and_wildcards_and_logs(tmp_path):
+    """The shared shell tail (common.smk's step): the rule's name, Snakemake's `{wildcards}` (name=value,
+    sorted by name; nothing for a rule without wildcards) and the log, on every job of the tiny profile."""
+    import re
+
+    result = snakemake("-n", "-p", "--forceall", "--directory", str(tmp_path), "--configfile", str(TINY), cwd=tmp_path)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = re.findall(r"^rule (\w+):\n((?:    .*\n)*)Shell command: (.*)$", out, re.M)
+    jobs = [job for job in jobs if job[2] != "None"]  # rule all
+    assert len(jobs) > 50
+    for rule, block, command in jobs:
+        log = re.search(r"^    log: (\S+)$", block, re.M).group(1)
+        wildcards = re.search(r"^    wildcards: (.*)$", block, re.M)
+        named = ",".join(sorted(wildcards.group(1).split(", "))) if wildcards else ""
+        assert f" --rule {rule} --wildcards={named} 2>&1 | tee {log}" in command, (rule, command[-300:])
+    logs = "results/tiny/logs"
+    attack = "--rule attack --wildcards=attack=l2,dataset=mnist,model=standard"
+    assert f"{attack} 2>&1 | tee {logs}/attack_mnist_standard_l2.log\n" in out
+
+
 # ------------------------------------------------------------------ the store of results
 
 EXPENSIVE = {"train_standard", "train_half", "train_init", "train_teacher", "train_distilled", "attack",
@@ -239,7 +264,6 @@ def fresh_copy_with_store(tiny_run: Path, tmp_path: Path) -> Path:
     """A new working copy (nothing in results/) that has the tiny run's store."""
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    shutil.copy(REPO / "config.yaml", fresh / "config.yaml")
     shutil.copytree(tiny_run / "store", fresh / "store")
     return fresh
 

@@ -41,7 +41,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PROFILE_DIR = REPO / "workflow/profiles/slurm"
-TINY = REPO / "workflow/profiles/tiny/config.yaml"
+TINY = REPO / "config/tiny.yaml"
 RUN_TIMEOUT_S = int(os.environ.get("CW_SLURM_TEST_TIMEOUT_S", "1500"))
 # Seconds before a node that stops answering is declared DOWN on the test cluster.
 SLURMD_TIMEOUT_S = 10
@@ -102,10 +102,9 @@ def slurm_cmd(workdir: Path, *extra: str) -> list[str]:
 
 
 def scratch_dir(root: Path, name: str) -> Path:
-    """A fresh working directory with the default config, as tests/test_workflow.py makes one."""
+    """A fresh working directory (every run names its config, --configfile config/tiny.yaml)."""
     d = root / name
     d.mkdir()
-    shutil.copy(REPO / "config.yaml", d / "config.yaml")
     return d
 
 

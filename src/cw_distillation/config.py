@@ -7,7 +7,7 @@ the schema: ``config key 'training.temperatures[0]': 0 is less than or equal to 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,17 +20,32 @@ class ConfigError(ValueError):
 
 
 def _with_defaults(cls: type) -> type:
-    """A validator class that fills each property's ``default`` before descending into it."""
+    """A validator class that fills each property's ``default`` before descending into it. An object
+    given in part keeps the rest of its default: a profile that sets ``resources.train.mem_mb`` keeps
+    the paper's runtime, cores and GPU of ``resources.train`` (not the generic job defaults)."""
     validate_properties = cls.VALIDATORS["properties"]
 
     def set_defaults(validator: Any, properties: dict, instance: Any, schema: dict) -> Iterator:
         if isinstance(instance, dict):
             for name, sub in properties.items():
-                if "default" in sub and name not in instance:
+                if "default" not in sub:
+                    continue
+                if name not in instance:
                     instance[name] = _copy(sub["default"])
+                elif isinstance(instance[name], dict) and isinstance(sub["default"], dict):
+                    _fill(instance[name], sub["default"])
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(cls, {"properties": set_defaults})
+
+
+def _fill(instance: dict, default: dict) -> None:
+    """The keys of ``default`` that ``instance`` lacks, recursively."""
+    for key, value in default.items():
+        if key not in instance:
+            instance[key] = _copy(value)
+        elif isinstance(instance[key], dict) and isinstance(value, dict):
+            _fill(instance[key], value)
 
 
 def _copy(value: Any) -> Any:
@@ -73,9 +88,13 @@ def load_config(path: str | Path, schema_path: str | Path) -> dict:
     return validate_config(yaml.safe_load(Path(path).read_text()) or {}, load_schema(schema_path))
 
 
+# The default profile (quick): what the Snakefile reads when the command line names no --configfile.
+DEFAULT_CONFIG = "config/config.yaml"
+
+
 def merge(base: dict, override: dict) -> dict:
-    """``override`` over ``base``, recursively, as Snakemake merges a --configfile over the
-    Snakefile's configfile (dicts merge key by key; anything else is replaced)."""
+    """``override`` over ``base``, recursively, as Snakemake merges --configfile files (dicts merge
+    key by key; anything else is replaced)."""
     out = dict(base)
     for key, value in override.items():
         out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
@@ -95,11 +114,13 @@ def read_yaml(path: str | Path) -> dict:
     return data or {}
 
 
-def workflow_config(profile: str | Path | None, base: str | Path, schema_path: str | Path) -> dict:
-    """The config a workflow run sees: ``profile`` merged over ``base`` (config.yaml), validated."""
-    config = read_yaml(base)
-    if profile is not None and Path(profile).resolve() != Path(base).resolve():
-        config = merge(config, read_yaml(profile))
+def workflow_config(configfiles: Sequence[str | Path], schema_path: str | Path) -> dict:
+    """The config a workflow run with these --configfile files sees, as the Snakefile builds it: the
+    files merged in order over the schema's defaults (the paper's settings), validated, cross-checked.
+    No file: the default profile, DEFAULT_CONFIG (relative to the working directory, as Snakemake reads it)."""
+    config: dict = {}
+    for path in configfiles or [DEFAULT_CONFIG]:
+        config = merge(config, read_yaml(path))
     return check_cross_keys(validate_config(config, load_schema(schema_path)))
 
 

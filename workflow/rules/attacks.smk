@@ -17,10 +17,7 @@ rule attack:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("attack")["mem_mb"],
-        runtime=res("attack")["runtime"],
-        cpus_per_task=res("attack")["cpus_per_task"],
-        gpu=res("attack")["gpu"],
+        **res("attack"),
     params:
         publish=publish,
         attack=lambda w: attack_spec(w)[0],
@@ -31,12 +28,14 @@ rule attack:
         seed=config["seed"],
         checkpoint_minutes=config["checkpoint_minutes"],
     shell:
-        "cw-distillation attack --attack {params.attack} --options {params.options:q} --targets {params.targets}"
-        " --dataset {wildcards.dataset} --data {input.data} --model {input.model} --n-images {params.n_images}"
-        " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --seed {params.seed}"
-        " --out {output.result} --summary {output.summary}"
-        " --rule attack --wildcards dataset={wildcards.dataset},model={wildcards.model},attack={wildcards.attack}"
-        " 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation attack --attack {params.attack} --options {params.options:q} --targets {params.targets}"
+            " --dataset {wildcards.dataset} --data {input.data} --model {input.model} --n-images {params.n_images}"
+            " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --seed {params.seed}"
+            " --out {output.result} --summary {output.summary}",
+            rule="attack",
+            publish=True,
+        )
 
 
 # Section VIII.A's diagnosis on a network: exactly-zero float32 gradients and saturated softmax, with and without F/T.
@@ -53,18 +52,18 @@ rule fragility:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("attack")["mem_mb"],
-        runtime=res("attack")["runtime"],
-        cpus_per_task=res("attack")["cpus_per_task"],
-        gpu=res("attack")["gpu"],
+        **res("attack"),
     params:
         publish=publish,
         n_images=lambda w: ATTACK_CFG["n_images"][w.dataset],
         temperature=lambda w: model_temperature(w.model),
     shell:
-        "cw-distillation fragility --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
-        " --n-images {params.n_images} --temperature {params.temperature} --out {output}"
-        " --rule fragility --wildcards dataset={wildcards.dataset},model={wildcards.model} 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation fragility --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
+            " --n-images {params.n_images} --temperature {params.temperature} --out {output}",
+            rule="fragility",
+            publish=True,
+        )
 
 
 # Section VIII.D: high-confidence examples on the source network, every kappa in one batch.
@@ -81,10 +80,7 @@ rule transfer_examples:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("attack")["mem_mb"],
-        runtime=res("attack")["runtime"],
-        cpus_per_task=res("attack")["cpus_per_task"],
-        gpu=res("attack")["gpu"],
+        **res("attack"),
     params:
         publish=publish,
         kappas=" ".join(str(k) for k in config["transfer"]["kappas"]),
@@ -101,11 +97,14 @@ rule transfer_examples:
         batch_size=ATTACK_CFG["batch_size"],
         checkpoint_minutes=config["checkpoint_minutes"],
     shell:
-        "cw-distillation transfer-attack --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
-        " --n-images {params.n_images} --kappas {params.kappas} --options {params.options:q}"
-        " --targets {params.targets} --seed {params.seed}"
-        " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --out {output}"
-        " --rule transfer_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation transfer-attack --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
+            " --n-images {params.n_images} --kappas {params.kappas} --options {params.options:q}"
+            " --targets {params.targets} --seed {params.seed}"
+            " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --out {output}",
+            rule="transfer_examples",
+            publish=True,
+        )
 
 
 # The target network's predictions on those examples (half_b for Fig. 9, the distilled network for Fig. 10).
@@ -122,10 +121,10 @@ rule transfer_predict:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     shell:
-        "cw-distillation transfer-predict --dataset {wildcards.dataset} --examples {input.examples}"
-        " --model {input.model} --out {output}"
-        " --rule transfer_predict --wildcards dataset={wildcards.dataset},model={wildcards.model} 2>&1 | tee {log}"
+        step(
+            "cw-distillation transfer-predict --dataset {wildcards.dataset} --examples {input.examples}"
+            " --model {input.model} --out {output}",
+            rule="transfer_predict",
+        )

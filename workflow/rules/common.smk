@@ -64,8 +64,27 @@ def download_flags(wildcards, input):
 
 
 def res(kind):
-    """Scheduler resources of one kind of job, from the config (see the schema's `resources`)."""
-    return config["resources"][kind]
+    """Scheduler resources of one kind of job (light, train or attack), from the config's
+    `resources`: mem_mb, runtime, cpus_per_task and gpu, which every rule takes whole
+    (`**res("train")`)."""
+    return dict(config["resources"][kind])
+
+
+def logged(command):
+    """``command`` with its output (stdout and stderr) shown and copied into the job's log."""
+    return f"{command} 2>&1 | tee {{log}}"
+
+
+def step(command, rule, publish=False):
+    """The shell command of one `cw-distillation` step, ``command``, with what every step's ends with:
+    the name of its rule and the job's wildcards, which the step records in its manifest (Snakemake
+    writes `{wildcards}` as name=value,... sorted by name), the log (``logged``) and, for a job whose
+    results the store keeps, their copy into the store (``publish``, from params.publish).
+    ``rule`` is the rule's own name, checked by tests/test_workflow.py (Snakemake's shell knows it as
+    `{rule}` too, but `snakemake --lint` 9.27 reports that as a variable from outside the rule).
+    """
+    tail = "{params.publish}" if publish else ""
+    return logged(f"{command} --rule {rule} --wildcards={{wildcards}}") + tail
 
 
 # ------------------------------------------------------------------ networks
@@ -176,6 +195,21 @@ def sweep_results():
     ]
 
 
+# The figures `cw-distillation figure` draws, by name (paper_outputs/<profile>/figures/<name>.pdf
+# and .png; the rule that makes one is named after it), each with its key for `--figure`.
+FIGURES = {
+    "fig8_distance_vs_temperature": "fig8",
+    "jsma_success_vs_temperature": "jsma_temperature",
+    "fig9_transfer_standard": "fig9",
+    "fig10_transfer_distilled": "fig10",
+}
+
+
+def figure_key(wildcards, output):
+    """The `--figure` key of the figure a rule writes (FIGURES, by its output's name)."""
+    return FIGURES[os.path.basename(table_base(wildcards, output))]
+
+
 def paper_outputs():
     """Every table and figure of the profile."""
     tables = [
@@ -187,8 +221,7 @@ def paper_outputs():
     ]
     tables += ["temperature", "temperature_correlation", "transfer"]
     figures = [f"adversarial_examples_{d}" for d in DATASETS]
-    figures += ["fig8_distance_vs_temperature", "jsma_success_vs_temperature"]
-    figures += ["fig9_transfer_standard", "fig10_transfer_distilled"]
+    figures += list(FIGURES)
     return [
         *(f"{OUTPUTS}/tables/{t}.{ext}" for t in tables for ext in TABLE_FORMATS),
         *(f"{OUTPUTS}/figures/{f}.{ext}" for f in figures for ext in ("pdf", "png")),

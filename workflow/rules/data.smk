@@ -8,17 +8,17 @@ rule synthesize:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         n_train=config["data"]["synthetic"]["n_train"],
         n_test=config["data"]["synthetic"]["n_test"],
         seed=config["seed"],
     shell:
-        "cw-distillation synthesize --dataset {wildcards.dataset} --out-dir $(dirname {output.registry})"
-        " --n-train {params.n_train} --n-test {params.n_test} --seed {params.seed}"
-        " --rule synthesize --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+        step(
+            "cw-distillation synthesize --dataset {wildcards.dataset} --out-dir $(dirname {output.registry})"
+            " --n-train {params.n_train} --n-test {params.n_test} --seed {params.seed}",
+            rule="synthesize",
+        )
 
 
 # The official files (or a mirror of them), each verified by SHA-256.
@@ -34,18 +34,18 @@ rule download:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         source=download_flags,
         retries=config["data"]["retries"],
         backoff_s=config["data"]["backoff_s"],
         timeout_s=config["data"]["timeout_s"],
     shell:
-        "cw-distillation download --dataset {wildcards.dataset} --out-dir {output} {params.source}"
-        " --retries {params.retries} --backoff-s {params.backoff_s} --timeout-s {params.timeout_s}"
-        " --rule download --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+        step(
+            "cw-distillation download --dataset {wildcards.dataset} --out-dir {output} {params.source}"
+            " --retries {params.retries} --backoff-s {params.backoff_s} --timeout-s {params.timeout_s}",
+            rule="download",
+        )
 
 
 # Parsed arrays, uint8, in the official order.
@@ -61,9 +61,9 @@ rule prepare:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     shell:
-        "cw-distillation prepare --dataset {wildcards.dataset} --raw-dir {input} --out {output}"
-        " --rule prepare --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+        step(
+            "cw-distillation prepare --dataset {wildcards.dataset} --raw-dir {input} --out {output}",
+            rule="prepare",
+        )

@@ -1,6 +1,12 @@
 # One figure, one rule, one plotting function (src/cw_distillation/outputs/plots.py); each reads only
 # its table, so a change to plotting code reruns the plot and nothing else.
 
+# The command of every figure of FIGURES (common.smk): which one, from the name of its rule's output.
+FIGURE = (
+    "cw-distillation figure --figure {params.figure} --table {input.table} --out-base {params.base}"
+    " --code {input.code}"
+)
+
 
 # Fig. 8: mean L2 distance against the distillation temperature, with Pearson's rho.
 rule fig8_distance_vs_temperature:
@@ -23,14 +29,12 @@ rule fig8_distance_vs_temperature:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
+        figure=figure_key,
     shell:
-        "cw-distillation figure --figure fig8 --table {input.table} --out-base {params.base} --code {input.code}"
-        " --rule fig8_distance_vs_temperature 2>&1 | tee {log}"
+        step(FIGURE, rule="fig8_distance_vs_temperature")
 
 
 # JSMA's success against the distillation temperature (the original paper's trend).
@@ -53,14 +57,12 @@ rule jsma_success_vs_temperature:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
+        figure=figure_key,
     shell:
-        "cw-distillation figure --figure jsma_temperature --table {input.table} --out-base {params.base} --code {input.code}"
-        " --rule jsma_success_vs_temperature 2>&1 | tee {log}"
+        step(FIGURE, rule="jsma_success_vs_temperature")
 
 
 # Figs. 9 and 10: transfer probability against kappa, to a standard and to the distilled network.
@@ -77,19 +79,16 @@ rule fig_transfer:
     log:
         f"{RESULTS}/logs/{{fig}}.log",
     wildcard_constraints:
-        fig="fig9_transfer_standard|fig10_transfer_distilled",
+        fig="|".join(name for name, key in FIGURES.items() if key in ("fig9", "fig10")),
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
+        figure=figure_key,
     shell:
-        "cw-distillation figure --figure $(echo {wildcards.fig} | cut -d_ -f1) --table {input.table}"
-        " --out-base {params.base} --code {input.code} --rule fig_transfer --wildcards fig={wildcards.fig}"
-        " 2>&1 | tee {log}"
+        step(FIGURE, rule="fig_transfer")
 
 
 # Adversarial examples on the distilled network: source images x targets (L2).
@@ -111,11 +110,11 @@ rule adversarial_examples:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
     shell:
-        "cw-distillation figure-examples --result {input.result} --data {input.data} --out-base {params.base} --code {input.code}"
-        " --rule adversarial_examples --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}"
+        step(
+            "cw-distillation figure-examples --result {input.result} --data {input.data} --out-base {params.base} --code {input.code}",
+            rule="adversarial_examples",
+        )

@@ -20,8 +20,10 @@ rule restore:
         results=lambda w, output: output[0].removesuffix(w.stored).rstrip("/"),
         parts=lambda w: json.dumps(store_parts(w.stored), sort_keys=True),
     shell:
-        "cw-distillation store restore --store {params.store:q} --results {params.results} --parts {params.parts:q}"
-        " {output} 2>&1 | tee {log}"
+        logged(
+            "cw-distillation store restore --store {params.store:q} --results {params.results} --parts {params.parts:q}"
+            " {output}"
+        )
 
 
 ruleorder:

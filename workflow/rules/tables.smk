@@ -16,14 +16,14 @@ rule table_model_accuracy:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
     shell:
-        "cw-distillation table-accuracy --metrics {input} --out-base {params.base}"
-        " --rule table_model_accuracy 2>&1 | tee {log}"
+        step(
+            "cw-distillation table-accuracy --metrics {input} --out-base {params.base}",
+            rule="table_model_accuracy",
+        )
 
 
 # Size of the logits, standard vs distilled at the main T (Section VIII.A: 5.8 +- 6.4 vs 482 +- 457).
@@ -45,14 +45,14 @@ rule table_logit_norms:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
     shell:
-        "cw-distillation table-logits --logits {input} --out-base {params.base}"
-        " --rule table_logit_norms 2>&1 | tee {log}"
+        step(
+            "cw-distillation table-logits --logits {input} --out-base {params.base}",
+            rule="table_logit_norms",
+        )
 
 
 # Table IV: every attack on the standard networks.
@@ -70,14 +70,14 @@ rule table4_undistilled:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
     shell:
-        "cw-distillation table-attacks --table iv --summaries {input} --out-base {params.base}"
-        " --rule table4_undistilled 2>&1 | tee {log}"
+        step(
+            "cw-distillation table-attacks --table iv --summaries {input} --out-base {params.base}",
+            rule="table4_undistilled",
+        )
 
 
 # Table VI: every attack on the distilled networks (main temperature).
@@ -95,14 +95,14 @@ rule table6_distilled:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
     shell:
-        "cw-distillation table-attacks --table vi --summaries {input} --out-base {params.base}"
-        " --rule table6_distilled 2>&1 | tee {log}"
+        step(
+            "cw-distillation table-attacks --table vi --summaries {input} --out-base {params.base}",
+            rule="table6_distilled",
+        )
 
 
 # Section VIII.A: the earlier attacks on the distilled networks, their fixes, and the measured diagnosis.
@@ -124,14 +124,15 @@ rule table_fragility:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
     shell:
-        "cw-distillation table-fragility --reports {input.reports} --results {input.results}"
-        " --out-base {params.base} --rule table_fragility 2>&1 | tee {log}"
+        step(
+            "cw-distillation table-fragility --reports {input.reports} --results {input.results}"
+            " --out-base {params.base}",
+            rule="table_fragility",
+        )
 
 
 # Section VIII.C: JSMA success and the L2 distance across the temperature sweep, and Fig. 8's correlation.
@@ -156,16 +157,16 @@ rule table_temperature:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
         dataset=SWEEP,
     shell:
-        "cw-distillation table-temperature --dataset {params.dataset} --metrics {input.metrics}"
-        " --results {input.results} --out-base {params.base}"
-        " --rule table_temperature 2>&1 | tee {log}"
+        step(
+            "cw-distillation table-temperature --dataset {params.dataset} --metrics {input.metrics}"
+            " --results {input.results} --out-base {params.base}",
+            rule="table_temperature",
+        )
 
 
 # Section VIII.D: transfer rates per kappa, to the standard and to the distilled network.
@@ -187,16 +188,16 @@ rule table_transfer:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         base=table_base,
         dataset=TRANSFER,
     shell:
-        "cw-distillation table-transfer --dataset {params.dataset} --source half_a"
-        " --examples {input.examples} --predictions {input.predictions} --out-base {params.base}"
-        " --rule table_transfer 2>&1 | tee {log}"
+        step(
+            "cw-distillation table-transfer --dataset {params.dataset} --source half_a"
+            " --examples {input.examples} --predictions {input.predictions} --out-base {params.base}",
+            rule="table_transfer",
+        )
 
 
 # REPORT.md: every claim of Section VIII, the paper's value beside ours, with a tolerance and a verdict.
@@ -215,12 +216,13 @@ rule replication_report:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         tables=lambda w, output: os.path.join(os.path.dirname(output[0]), "tables"),
         config=json.dumps(config, sort_keys=True),
     shell:
-        "cw-distillation report --tables {params.tables} --config {params.config:q} --inputs {input}"
-        " --out {output} --rule replication_report 2>&1 | tee {log}"
+        step(
+            "cw-distillation report --tables {params.tables} --config {params.config:q} --inputs {input}"
+            " --out {output}",
+            rule="replication_report",
+        )

@@ -16,10 +16,7 @@ rule train_standard:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("train")["mem_mb"],
-        runtime=res("train")["runtime"],
-        cpus_per_task=res("train")["cpus_per_task"],
-        gpu=res("train")["gpu"],
+        **res("train"),
     params:
         publish=publish,
         split=split_flags,
@@ -28,10 +25,13 @@ rule train_standard:
         seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/standard",
     shell:
-        "cw-distillation train --role standard --dataset {wildcards.dataset} --data {input.data} {params.split}"
-        " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
-        " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
-        " --rule train_standard --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation train --role standard --dataset {wildcards.dataset} --data {input.data} {params.split}"
+            " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
+            " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}",
+            rule="train_standard",
+            publish=True,
+        )
 
 
 # Two standard networks on disjoint halves of the training images (source and target of Fig. 9).
@@ -48,10 +48,7 @@ rule train_half:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("train")["mem_mb"],
-        runtime=res("train")["runtime"],
-        cpus_per_task=res("train")["cpus_per_task"],
-        gpu=res("train")["gpu"],
+        **res("train"),
     params:
         publish=publish,
         split=split_flags,
@@ -60,10 +57,13 @@ rule train_half:
         seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/half_{{half}}",
     shell:
-        "cw-distillation train --role half --half {wildcards.half} --dataset {wildcards.dataset} --data {input.data}"
-        " {params.split} --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
-        " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
-        " --rule train_half --wildcards dataset={wildcards.dataset},half={wildcards.half} 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation train --role half --half {wildcards.half} --dataset {wildcards.dataset} --data {input.data}"
+            " {params.split} --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
+            " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}",
+            rule="train_half",
+            publish=True,
+        )
 
 
 # Distillation, step 0 (the reference's): one epoch from scratch at T = 1; starts teacher and student.
@@ -81,19 +81,19 @@ rule train_init:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("train")["mem_mb"],
-        runtime=res("train")["runtime"],
-        cpus_per_task=res("train")["cpus_per_task"],
-        gpu=res("train")["gpu"],
+        **res("train"),
     params:
         publish=publish,
         split=split_flags,
         batch_size=TRAINING["batch_size"],
         seed=train_seed,
     shell:
-        "cw-distillation train --role init --dataset {wildcards.dataset} --data {input.data} {params.split}"
-        " --epochs 1 --batch-size {params.batch_size} --seed {params.seed} --out {output.model} --metrics {output.metrics}"
-        " --rule train_init --wildcards dataset={wildcards.dataset} 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation train --role init --dataset {wildcards.dataset} --data {input.data} {params.split}"
+            " --epochs 1 --batch-size {params.batch_size} --seed {params.seed} --out {output.model} --metrics {output.metrics}",
+            rule="train_init",
+            publish=True,
+        )
 
 
 # Distillation, step 1: the teacher, trained at temperature T on the hard labels.
@@ -111,10 +111,7 @@ rule train_teacher:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("train")["mem_mb"],
-        runtime=res("train")["runtime"],
-        cpus_per_task=res("train")["cpus_per_task"],
-        gpu=res("train")["gpu"],
+        **res("train"),
     params:
         publish=publish,
         split=split_flags,
@@ -123,12 +120,14 @@ rule train_teacher:
         seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/teacher_T{{temperature}}",
     shell:
-        "cw-distillation train --role teacher --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
-        " --data {input.data} --init {input.init} {params.split} --epochs {params.epochs}"
-        " --batch-size {params.batch_size} --seed {params.seed} --checkpoint-dir {params.checkpoints}"
-        " --out {output.model} --metrics {output.metrics}"
-        " --rule train_teacher --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
-        " 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation train --role teacher --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
+            " --data {input.data} --init {input.init} {params.split} --epochs {params.epochs}"
+            " --batch-size {params.batch_size} --seed {params.seed} --checkpoint-dir {params.checkpoints}"
+            " --out {output.model} --metrics {output.metrics}",
+            rule="train_teacher",
+            publish=True,
+        )
 
 
 # Distillation, step 2: the training images relabelled with the teacher's softmax(Z/T).
@@ -145,17 +144,15 @@ rule soft_labels:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("train")["mem_mb"],
-        runtime=res("train")["runtime"],
-        cpus_per_task=res("train")["cpus_per_task"],
-        gpu=res("train")["gpu"],
+        **res("train"),
     params:
         split=split_flags,
     shell:
-        "cw-distillation soft-labels --dataset {wildcards.dataset} --data {input.data} {params.split}"
-        " --teacher {input.teacher} --temperature {wildcards.temperature} --out {output}"
-        " --rule soft_labels --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
-        " 2>&1 | tee {log}"
+        step(
+            "cw-distillation soft-labels --dataset {wildcards.dataset} --data {input.data} {params.split}"
+            " --teacher {input.teacher} --temperature {wildcards.temperature} --out {output}",
+            rule="soft_labels",
+        )
 
 
 # Distillation, step 3: the student (same shape), from the same init, trained at T on the soft labels.
@@ -175,10 +172,7 @@ rule train_distilled:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("train")["mem_mb"],
-        runtime=res("train")["runtime"],
-        cpus_per_task=res("train")["cpus_per_task"],
-        gpu=res("train")["gpu"],
+        **res("train"),
     params:
         publish=publish,
         split=split_flags,
@@ -187,12 +181,14 @@ rule train_distilled:
         seed=train_seed,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/distilled_T{{temperature}}",
     shell:
-        "cw-distillation train --role student --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
-        " --data {input.data} --init {input.init} --soft-labels {input.soft_labels} {params.split}"
-        " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
-        " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}"
-        " --rule train_distilled --wildcards dataset={wildcards.dataset},temperature={wildcards.temperature}"
-        " 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation train --role student --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
+            " --data {input.data} --init {input.init} --soft-labels {input.soft_labels} {params.split}"
+            " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
+            " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}",
+            rule="train_distilled",
+            publish=True,
+        )
 
 
 # A network's logits on the test set (for the statistics of Section VIII.A).
@@ -209,12 +205,13 @@ rule logits:
     conda:
         CONDA_ENV
     resources:
-        mem_mb=res("light")["mem_mb"],
-        runtime=res("light")["runtime"],
-        cpus_per_task=res("light")["cpus_per_task"],
+        **res("light"),
     params:
         publish=publish,
     shell:
-        "cw-distillation logits --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
-        " --out {output} --rule logits --wildcards dataset={wildcards.dataset},model={wildcards.model}"
-        " 2>&1 | tee {log}{params.publish}"
+        step(
+            "cw-distillation logits --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
+            " --out {output}",
+            rule="logits",
+            publish=True,
+        )

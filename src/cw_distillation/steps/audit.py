@@ -28,13 +28,14 @@ def explain(args: argparse.Namespace) -> int:
 
 
 def check_config(args: argparse.Namespace) -> int:
-    """The config a run with this file would see: merged over config.yaml as Snakemake merges
-    a --configfile, with the schema's defaults and the cross-key checks."""
+    """The config a run with these --configfile files would see: merged in order over the schema's
+    defaults (the paper's settings) as the Snakefile does, with the cross-key checks; no file: the
+    default profile (config/config.yaml)."""
     import yaml
 
     from cw_distillation.config import workflow_config
 
-    config = workflow_config(args.config, args.base, args.schema)
+    config = workflow_config(args.config, args.schema)
     print(yaml.safe_dump(config, sort_keys=False), end="")
     return 0
 
@@ -48,8 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("artifact", type=Path)
     p.set_defaults(handler=explain)
 
-    p = sub.add_parser("check-config", help="the config a run with this file sees (merged over config.yaml), checked")
-    p.add_argument("config", type=Path)
-    p.add_argument("--base", type=Path, default=Path("config.yaml"), help="the config the file is merged over")
+    p = sub.add_parser("check-config", help="the config a run with these --configfile files sees, checked")
+    p.add_argument("config", type=Path, nargs="*",
+                   help="profile files, merged in order over the schema's defaults (none: config/config.yaml)")
     p.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
     p.set_defaults(handler=check_config)

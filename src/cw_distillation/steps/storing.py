@@ -39,7 +39,7 @@ def add(args: argparse.Namespace) -> int:
     from cw_distillation import store
     from cw_distillation.config import workflow_config
 
-    config = workflow_config(args.configfile, args.base, args.schema)
+    config = workflow_config(args.configfile, args.schema)
     results = Path(args.results or f"results/{config['profile']}")
     target = Path(args.store or config["store"]["dir"] or f"store/{config['profile']}")
     for path in args.files:
@@ -98,8 +98,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         q.add_argument("files", nargs="+", help="files under --results")
         q.set_defaults(handler=handler)
     q = actions.add_parser("add", help="put existing results into the store, keyed from a profile")
-    q.add_argument("--configfile", required=True, help="the profile's config (merged over --base, as Snakemake does)")
-    q.add_argument("--base", default="config.yaml", help="the workflow's base config")
+    q.add_argument("--configfile", required=True, action="append",
+                   help="the profile's config, e.g. config/mnist10.yaml (again for more files, merged in order "
+                        "over the schema's defaults, as Snakemake does)")
     q.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
     q.add_argument("--results", help="default results/<profile>")
     q.add_argument("--store", help="default the profile's store.dir, else store/<profile>")
