@@ -1,8 +1,9 @@
 """What an attack is, defined once: the function that runs it, whether it is targeted, the
 distance the paper reports it in, its name in the tables, and the variants Section VIII.A runs.
 
-Adding an attack: its module, one entry in TABLE_ATTACKS (in Table IV's order), its options in
-the config schema (tests/test_registry.py checks the schema's names against this file), a test.
+Adding an attack touches four files: its module; this one (its function in RUNNERS, its row
+group in TABLE_ATTACKS, in Table IV's order); the config schema (its options, and its name in
+the enums, which tests/test_registry.py checks against this file); a test.
 """
 
 from __future__ import annotations
