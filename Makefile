@@ -16,10 +16,12 @@ STAMP := $(VENV)/.installed
 # A profile is config/<name>.yaml; the default one, quick, is config/config.yaml (Snakemake's default config).
 CONFIGFILE := config/$(if $(filter quick,$(PROFILE)),config,$(PROFILE)).yaml
 NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(filter-out config,$(basename $(notdir $(wildcard config/*.yaml))))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (README: Running on a cluster)))"; exit 2
-MIRROR_FLAG := $(if $(DATA_MIRROR),--config 'data={mirror: "$(abspath $(DATA_MIRROR))"}',)
+# KERAS_BACKEND=jax make replicate ... is the config key backend (one --config: a second would replace the first).
+CONFIG_VALUES := $(strip $(if $(DATA_MIRROR),'data={mirror: "$(abspath $(DATA_MIRROR))"}') $(if $(KERAS_BACKEND),backend=$(KERAS_BACKEND)))
+CONFIG_FLAG := $(if $(CONFIG_VALUES),--config $(CONFIG_VALUES),)
 # Targets go first: --configfile and --config take several values and would swallow them.
 GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
-SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(MIRROR_FLAG) $(GPU_FLAG)
+SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(CONFIG_FLAG) $(GPU_FLAG)
 # GPU=<n>: install TensorFlow's CUDA wheels, give Snakemake n GPUs, and have every network step
 # warn loudly when it finds none (README: Running on a GPU).
 ifneq ($(GPU),0)
@@ -27,7 +29,7 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: replicate figures test test-slurm lint report readme job-times dry-run audit store-check unlock clean-venv help
+.PHONY: replicate figures test test-slurm lint report readme job-times dry-run audit store-check unlock clean-venv help gpu-check-inputs
 
 help:
 	@echo "make replicate [PROFILE=quick|mnist10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
@@ -44,6 +46,7 @@ help:
 	@echo "make readme    the README's results block from paper_outputs/*/REPORT.md (and job_times)"
 	@echo "make store-check  verify every entry of store/PROFILE"
 	@echo "make unlock    remove the lock a killed run left (only when no other run is going)"
+	@echo "make gpu-check-inputs  .gpu_check/ and .whl/ for benchmarks/gpu_check.sh on a JAX GPU machine"
 	@echo "make clean-venv   remove .venv"
 
 $(STAMP): pyproject.toml
@@ -87,6 +90,18 @@ store-check: $(STAMP)
 
 unlock: $(STAMP)
 	$(BIN)/snakemake --unlock $(SNAKEMAKE_OPTS)
+
+# What benchmarks/gpu_check.sh needs on a GPU machine with JAX and no network: the mnist10
+# distilled network with 1,000 test images it classifies correctly, and wheels of Keras and of
+# the two packages it needs that such a machine lacks (README: Backends).
+GPU_CHECK_NETWORK ?= store/mnist10/models/mnist/distilled_T100.keras
+GPU_CHECK_WHEELS := keras==3.15.1 namex==0.1.0 optree==0.20.0
+gpu-check-inputs: $(STAMP)
+	$(BIN)/snakemake results/mnist10/data/mnist.npz --cores 1 --configfile config/mnist10.yaml $(CONFIG_FLAG)
+	$(BIN)/python benchmarks/gpu_check.py prepare --network $(GPU_CHECK_NETWORK) --data results/mnist10/data/mnist.npz --out .gpu_check
+	$(BIN)/python -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+		--platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_17_x86_64 \
+		--platform manylinux2014_x86_64 -d .whl $(GPU_CHECK_WHEELS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

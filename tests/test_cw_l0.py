@@ -56,6 +56,7 @@ def problem(shape: tuple, strengths: np.ndarray, k: int, seed: int, share: float
     return linear_model(w, b, shape), x0.astype(np.float32), a, margin
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("k", [2, 3, 4])
 def test_l0_matches_exhaustive_search_on_linear_models(k):
     strengths = np.array([2.0, 2.2, 1.8, 2.1, 0.3, 0.3, 0.2, 0.2, 0.1])
@@ -101,6 +102,7 @@ def test_freeze_pixels_freezes_the_least_important_first():
     assert frozen_after(np.ones((10, 10)), x_new, 2.0).sum() == 1
 
 
+@pytest.mark.backends
 def test_examples_are_in_the_box_success_is_the_argmax_and_batching_changes_nothing():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([

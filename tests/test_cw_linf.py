@@ -7,6 +7,7 @@ import cw_distillation.autodiff  # noqa: F401  (sets KERAS_BACKEND before keras 
 # isort: split
 import keras
 import numpy as np
+import pytest
 
 from cw_distillation.attacks import cw_linf
 
@@ -33,6 +34,7 @@ def one_competitor_problem(n: int, seed: int = 1):
     return model, x.reshape(n, *SHAPE).astype(np.float32), np.ones(n, int), d
 
 
+@pytest.mark.backends
 def test_linf_matches_closed_form_on_linear_model():
     model, x, target, d = one_competitor_problem(4)
     # Finer tau and Adam steps than the defaults, to see the optimum to 2%.
@@ -43,6 +45,7 @@ def test_linf_matches_closed_form_on_linear_model():
     np.testing.assert_allclose(result.linf, d, rtol=0.02)
 
 
+@pytest.mark.backends
 def test_linf_with_default_settings_is_within_one_tau_step_of_the_optimum():
     model, x, target, d = one_competitor_problem(4, seed=2)
     result = cw_linf.attack(model, x, target, max_iterations=200)
@@ -51,6 +54,7 @@ def test_linf_with_default_settings_is_within_one_tau_step_of_the_optimum():
     assert np.all((result.linf >= d * (1 - 1e-3)) & (result.linf <= d / 0.9))
 
 
+@pytest.mark.backends
 def test_examples_are_in_the_box_success_is_the_argmax_and_batching_changes_nothing():
     keras.utils.set_random_seed(0)
     model = keras.Sequential([

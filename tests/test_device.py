@@ -17,8 +17,8 @@ def test_a_requested_gpu_that_is_missing_is_a_loud_warning_and_the_manifest_says
         ran_on = device.setup()
     assert ran_on == "CPU"  # no GPU on the test machines
     messages = [r.getMessage() for r in caplog.records]
-    assert "running on CPU" in messages
-    assert any(r.levelno == logging.WARNING and "TensorFlow sees none" in r.getMessage() for r in caplog.records)
+    assert "running on CPU (Keras backend tensorflow)" in messages
+    assert any(r.levelno == logging.WARNING and "tensorflow sees none" in r.getMessage() for r in caplog.records)
     provenance.hardware.cache_clear()
     try:
         recorded = provenance.hardware()

@@ -89,3 +89,17 @@ def test_a_network_key_follows_its_training_settings_and_its_upstream_networks()
     for rel in ("models/mnist/standard.keras", "models/mnist/distilled_T100.keras",
                 "attacks/mnist/distilled_T100/l2.npz"):
         assert changed[rel] != keys[rel], rel
+
+
+def test_results_on_jax_have_keys_of_their_own_and_tensorflows_keys_name_no_backend():
+    config = workflow_config([REPO / "config/tiny.yaml"], REPO / "workflow/schemas/config.schema.yaml")
+    assert config["backend"] == "tensorflow"
+    rels = ("models/mnist/standard.keras", "logits/mnist/standard.npz", "attacks/mnist/distilled_T100/l2.npz",
+            "fragility/mnist/distilled_T100.json", "transfer/mnist/half_a_examples.npz")
+    tensorflow = {rel: store.parts_for(config, rel) for rel in rels}
+    on_jax = {rel: store.parts_for({**config, "backend": "jax"}, rel) for rel in rels}
+    for rel in rels:
+        assert "backend" not in tensorflow[rel] and on_jax[rel]["backend"] == "jax", rel
+        assert store.key_of(on_jax[rel]) != store.key_of(tensorflow[rel]), rel
+    # The data are prepared by NumPy alone: one key for both.
+    assert store.data_parts({**config, "backend": "jax"}, "mnist") == store.data_parts(config, "mnist")

@@ -178,6 +178,7 @@ class Crash(RuntimeError):
     pass
 
 
+@pytest.mark.backends
 def test_resumed_training_equals_uninterrupted_training_bit_for_bit(
     data: tuple, tmp_path: Path
 ) -> None:

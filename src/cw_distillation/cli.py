@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logging.getLogger("jax").setLevel(logging.WARNING)  # not its INFO lines on looking for TPUs
     provenance.mark_start()  # the time and the code the manifests report are those of now
     from cw_distillation import inputs
 

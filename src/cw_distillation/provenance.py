@@ -30,7 +30,7 @@ from cw_distillation.files import normalize_archive, sha256_any, tree_digests, w
 
 SCHEMA_VERSION = 1
 ROOT_STEPS = {"download", "synthesize"}  # steps whose inputs are outside the workflow
-SOFTWARE = ("tensorflow", "keras", "numpy", "scipy", "matplotlib", "snakemake", "cw-distillation")
+SOFTWARE = ("tensorflow", "jax", "keras", "numpy", "scipy", "matplotlib", "snakemake", "cw-distillation")
 PROV_DIR = "provenance"
 
 
@@ -98,7 +98,9 @@ def _version(dist: str) -> str | None:
 
 @functools.cache
 def software() -> dict[str, str | None]:
-    return {"python": platform.python_version(), **{name: _version(name) for name in SOFTWARE}}
+    # keras_backend: the framework the step's Keras ran on (config key `backend`)
+    return {"python": platform.python_version(), "keras_backend": os.environ.get("KERAS_BACKEND", "tensorflow"),
+            **{name: _version(name) for name in SOFTWARE}}
 
 
 @functools.cache
@@ -111,7 +113,7 @@ def hardware() -> dict[str, Any]:
                 break
     except OSError:
         pass
-    gpus = os.environ.get("CW_GPU_NAMES")  # set by device.setup in the steps that run TensorFlow
+    gpus = os.environ.get("CW_GPU_NAMES")  # set by device.setup in the steps that run a network
     return {
         "cpu_model": cpu,
         "cpu_threads": os.cpu_count(),

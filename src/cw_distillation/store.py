@@ -165,6 +165,14 @@ def key_of(parts: dict) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
+def _on_backend(config: dict, parts: dict) -> dict:
+    """``parts`` of a job that runs a network, with the Keras backend it runs on where that is
+    not TensorFlow (so TensorFlow's keys stay those of the entries made before backends were
+    a choice)."""
+    backend = config.get("backend", "tensorflow")
+    return parts if backend == "tensorflow" else {**parts, "backend": backend}
+
+
 def data_parts(config: dict, dataset: str) -> dict:
     from cw_distillation.data.sources import OFFICIAL
 
@@ -194,12 +202,12 @@ def model_parts(config: dict, dataset: str, name: str) -> dict:
     if role == "distilled":
         t = name.rsplit("_T", 1)[1]
         parts["teacher"] = key_of(model_parts(config, dataset, f"teacher_T{t}"))
-    return parts
+    return _on_backend(config, parts)
 
 
 def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
     attack, options, targets = plan.attack_spec(config, model, variant)
-    return {
+    return _on_backend(config, {
         "kind": "attack", "dataset": dataset, "model_name": model, "variant": variant,
         "attack": attack, "options": options, "targets": targets,
         "n_images": plan.attack_images(config, dataset, variant),
@@ -207,7 +215,7 @@ def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
         "model": key_of(model_parts(config, dataset, model)),
         "data": key_of(data_parts(config, dataset)),
         "code": code_key((*ATTACK_CODE, attack_module(attack)), f"attack:{attack}"),
-    }
+    })
 
 
 def parts_for(config: dict, rel: str) -> dict | None:
@@ -236,6 +244,11 @@ def _parts(config: dict, kind: str, w: dict) -> dict:
         return model_parts(config, w["dataset"], w["name"])
     if kind == "attack":
         return attack_parts(config, w["dataset"], w["model"], w["attack"])
+    return _on_backend(config, _network_parts(config, kind, w))
+
+
+def _network_parts(config: dict, kind: str, w: dict) -> dict:
+    """The parts of a logits, fragility or transfer job."""
     model = w.get("model", "half_a")
     common = {"kind": kind, "dataset": w["dataset"], "model_name": model,
               "model": key_of(model_parts(config, w["dataset"], model)),

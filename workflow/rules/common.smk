@@ -19,6 +19,13 @@ check_cross_keys(
 )
 
 PROFILE = config["profile"]
+if os.environ.get("KERAS_BACKEND", config["backend"]) != config["backend"]:
+    print(
+        f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} is set, but the config's backend is {config['backend']}: "
+        f"the steps run on {config['backend']} (--config backend={os.environ['KERAS_BACKEND']} changes that; "
+        "make replicate passes KERAS_BACKEND on as that key)",
+        file=sys.stderr,
+    )
 RESULTS = f"results/{PROFILE}"
 OUTPUTS = f"paper_outputs/{PROFILE}"
 TABLE_FORMATS = ["csv", "md", "tex"]
@@ -28,9 +35,10 @@ DATASETS = config["datasets"]
 CONDA_ENV = workflow.source_path("../../environment.yml")
 
 # Recorded in every manifest without being a rule parameter (a parameter would rerun every
-# job whenever any key changed).
+# job whenever any key changed). KERAS_BACKEND: Keras reads it when a step first imports it.
 shell.prefix(
-    f"set -euo pipefail; export CW_CONFIG_DIGEST={config_digest(config)} CW_PROFILE={PROFILE}; "
+    f"set -euo pipefail; export CW_CONFIG_DIGEST={config_digest(config)} CW_PROFILE={PROFILE} "
+    f"KERAS_BACKEND={config['backend']}; "
 )
 
 

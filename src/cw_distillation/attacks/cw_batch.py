@@ -125,19 +125,43 @@ class PairBatch:
     Once the queue is empty, finished rows are dropped (the batch shrinks; the compiled step
     serves any batch size), so the tail of a run computes no idle rows.
 
+    A backend that compiles once per batch size (JAX; ``park`` defaults to
+    ``autodiff.COMPILES_PER_BATCH_SIZE``)
+    would compile again for every pair of the tail; there finished rows are *parked* instead
+    (``dev["parked"]``: they keep ``ended`` set, so they stay frozen, and no longer stop the
+    loop) and the batch is compacted only once half of its rows are parked: a handful of
+    sizes per run.
+
     load(pairs) -> the device state of fresh rows for the pairs ``pairs`` (k,).
     dev: name -> (B, ...) tensors that stay on the device between steps.
     pair: (B,) which pair each row holds.
     """
 
     def __init__(
-        self, n_pairs: int, batch_size: int, load: Callable[[np.ndarray], State]
+        self, n_pairs: int, batch_size: int, load: Callable[[np.ndarray], State],
+        park: bool | None = None,
     ) -> None:
         assert n_pairs > 0 and batch_size > 0
         self.n_pairs, self.load = n_pairs, load
+        park = autodiff.COMPILES_PER_BATCH_SIZE if park is None else park
         self.pair = np.arange(min(batch_size, n_pairs))
         self.next_pair = len(self.pair)
         self.dev = {k: ops.convert_to_tensor(v) for k, v in load(self.pair).items()}
+        if park:
+            self.dev["parked"] = ops.convert_to_tensor(np.zeros(len(self.pair), bool))
+
+    def live(self) -> np.ndarray:
+        """The rows that hold a pair still in flight (all rows, unless some are parked)."""
+        if "parked" not in self.dev:
+            return np.arange(len(self.pair))
+        return np.flatnonzero(~ops.convert_to_numpy(self.dev["parked"]))
+
+    def finished(self) -> np.ndarray:
+        """The live rows whose pair is done."""
+        ended = ops.convert_to_numpy(self.dev["ended"])
+        if "parked" in self.dev:
+            ended = ended & ~ops.convert_to_numpy(self.dev["parked"])
+        return np.flatnonzero(ended)
 
     def get(self, name: str, rows: np.ndarray) -> np.ndarray:
         """dev[name] at ``rows`` as numpy, (k, ...)."""
@@ -155,7 +179,15 @@ class PairBatch:
                 self.dev[name] = ops.scatter_update(old, filled[:, None], value)
             self.pair[filled] = pairs
         if len(pairs) < len(rows):
-            keep = np.setdiff1d(np.arange(len(self.pair)), rows[len(pairs):])
+            gone = rows[len(pairs):]
+            if "parked" in self.dev:
+                parked = ops.convert_to_numpy(self.dev["parked"]).copy()
+                parked[gone] = True
+                if np.sum(~parked) > len(parked) // 2:
+                    self.dev["parked"] = ops.convert_to_tensor(parked)
+                    return
+                gone = np.flatnonzero(parked)
+            keep = np.setdiff1d(np.arange(len(self.pair)), gone)
             self.dev = {k: ops.take(v, keep, axis=0) for k, v in self.dev.items()}
             self.pair = self.pair[keep]
 
@@ -166,8 +198,11 @@ def compile_loop(
     """Compiled for batches like ``example``, of any size: ``one_step(state)`` up to n times,
     back to the host as soon as a row has s["ended"] set (its pair is done)."""
 
+    def pair_done(st: State) -> Tensor:  # a parked row (PairBatch) is done and collected already
+        return ops.any(st["ended"] & ~st["parked"]) if "parked" in st else ops.any(st["ended"])
+
     def steps(s: State) -> State:
-        return autodiff.repeat(one_step, n, s, lambda st: ops.any(st["ended"]))
+        return autodiff.repeat(one_step, n, s, pair_done)
 
     return autodiff.compile_for_any_batch(steps, example)
 
@@ -201,17 +236,18 @@ def run(
     # Long runs (hours on a CPU) show pairs done and the optimiser steps taken so far.
     with Progress(batch.n_pairs, batch.next_pair - len(batch.pair), desc, enabled=progress) as bar:
         while len(batch.pair):
-            start, held = time.perf_counter(), batch.pair.copy()
+            start, held = time.perf_counter(), batch.pair[batch.live()]
             batch.dev = steps(batch.dev)
-            ended = np.flatnonzero(ops.convert_to_numpy(batch.dev["ended"]))
+            ended = batch.finished()
             if len(ended):
                 collect(ended)
                 done_steps += int(np.sum(ops.convert_to_numpy(ops.take(batch.dev["steps"], ended, axis=0))))
                 batch.replace(ended)
                 bar.advance(len(ended))
             seconds[held] += (time.perf_counter() - start) / len(held)
-            in_flight = int(np.sum(ops.convert_to_numpy(batch.dev["steps"]))) if len(batch.pair) else 0
-            bar.status(steps=f"{done_steps + in_flight:,}{budget}", in_flight=len(batch.pair))
+            live = batch.live()
+            in_flight = int(np.sum(batch.get("steps", live))) if len(live) else 0
+            bar.status(steps=f"{done_steps + in_flight:,}{budget}", in_flight=len(live))
             if checkpoint is not None and len(batch.pair) and checkpoint.due():
                 checkpoint.save({
                     **{f"dev/{k}": ops.convert_to_numpy(v) for k, v in batch.dev.items()},

@@ -1,21 +1,14 @@
-"""The only framework-specific code: gradients and compilation.
-
-Everything else (models, attacks, training loops) is written with Keras 3 and
-``keras.ops``; swapping the backend means rewriting this module alone.
-"""
+"""The verbs of ``cw_distillation.autodiff`` on TensorFlow (KERAS_BACKEND=tensorflow)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
-
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import tensorflow as tf
 
 Tensor = Any
+COMPILES_PER_BATCH_SIZE = False  # one graph serves every batch size (compile_for_any_batch)
 
 
 def compile_fn(fn: Callable[..., Any]) -> Callable[..., Any]:
