@@ -7,7 +7,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from cw_distillation.config import ConfigError, load_schema, validate_config, workflow_config
+from cw_distillation.config import ConfigError, backend_warning, load_schema, validate_config, workflow_config
 
 SCHEMA_PATH = REPO / "workflow/schemas/config.schema.yaml"
 SCHEMA = load_schema(SCHEMA_PATH)
@@ -154,3 +154,12 @@ def test_an_exclusive_bound_reads_must_be_greater():
     config["training"]["temperatures"] = [0]
     with pytest.raises(ConfigError, match=r"config key 'training.temperatures\[0\]': 0 must be > 0"):
         validate_config(config, SCHEMA)
+
+
+def test_a_keras_backend_in_the_environment_that_the_config_does_not_name_is_a_warning():
+    config = {"backend": "tensorflow"}
+    assert backend_warning(config, {}) is None
+    assert backend_warning(config, {"KERAS_BACKEND": "tensorflow"}) is None
+    message = backend_warning(config, {"KERAS_BACKEND": "jax"})
+    assert "KERAS_BACKEND=jax" in message and "--config backend=jax" in message
+    assert backend_warning({"backend": "jax"}, {"KERAS_BACKEND": "jax"}) is None

@@ -137,3 +137,16 @@ def check_cross_keys(config: dict) -> dict:
             "(it should hold mnist/ and cifar10/ with the official files; README: Offline machines)"
         )
     return config
+
+
+def backend_warning(config: dict, environ: dict[str, str] | None = None) -> str | None:
+    """A warning when KERAS_BACKEND in the environment differs from the config's ``backend``
+    (the workflow's steps follow the config key), else None."""
+    import os
+
+    wanted = (os.environ if environ is None else environ).get("KERAS_BACKEND", config["backend"])
+    if wanted == config["backend"]:
+        return None
+    return (f"KERAS_BACKEND={wanted} is set, but the config's backend is {config['backend']}: the steps run on "
+            f"{config['backend']} (--config backend={wanted} changes that; make replicate passes KERAS_BACKEND on "
+            "as that key)")

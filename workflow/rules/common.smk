@@ -6,7 +6,12 @@ from pathlib import Path
 
 from cw_distillation import plan, store
 from cw_distillation.attacks.registry import OUR_ATTACKS
-from cw_distillation.config import check_cross_keys, load_schema, validate_config
+from cw_distillation.config import (
+    backend_warning,
+    check_cross_keys,
+    load_schema,
+    validate_config,
+)
 from cw_distillation.plan import model_temperature, t_name
 from cw_distillation.provenance import config_digest
 
@@ -19,13 +24,8 @@ check_cross_keys(
 )
 
 PROFILE = config["profile"]
-if os.environ.get("KERAS_BACKEND", config["backend"]) != config["backend"]:
-    print(
-        f"KERAS_BACKEND={os.environ['KERAS_BACKEND']} is set, but the config's backend is {config['backend']}: "
-        f"the steps run on {config['backend']} (--config backend={os.environ['KERAS_BACKEND']} changes that; "
-        "make replicate passes KERAS_BACKEND on as that key)",
-        file=sys.stderr,
-    )
+if backend_warning(config):
+    print(backend_warning(config), file=sys.stderr)
 RESULTS = f"results/{PROFILE}"
 OUTPUTS = f"paper_outputs/{PROFILE}"
 TABLE_FORMATS = ["csv", "md", "tex"]
