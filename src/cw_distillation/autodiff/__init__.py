@@ -31,34 +31,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 BACKENDS = ("tensorflow", "jax")
 BACKEND = os.environ["KERAS_BACKEND"]
 
+# Static imports (not importlib): the store's code digest follows them into both modules.
 if BACKEND == "tensorflow":
-    from cw_distillation.autodiff._tensorflow import (
-        COMPILES_PER_BATCH_SIZE,
-        Tensor,
-        compile_fn,
-        compile_for_any_batch,
-        enable_determinism,
-        gpu_available,
-        jacobian_rows,
-        repeat,
-        value_and_grad,
-        value_and_grad_aux,
-    )
+    from cw_distillation.autodiff import _tensorflow as _backend
 elif BACKEND == "jax":
-    from cw_distillation.autodiff._jax import (
-        COMPILES_PER_BATCH_SIZE,
-        Tensor,
-        compile_fn,
-        compile_for_any_batch,
-        enable_determinism,
-        gpu_available,
-        jacobian_rows,
-        repeat,
-        value_and_grad,
-        value_and_grad_aux,
-    )
+    from cw_distillation.autodiff import _jax as _backend
 else:
     raise ImportError(f"KERAS_BACKEND={BACKEND!r}: cw_distillation runs on {' or '.join(BACKENDS)}")
+
+COMPILES_PER_BATCH_SIZE = _backend.COMPILES_PER_BATCH_SIZE
+Tensor = _backend.Tensor
+compile_fn = _backend.compile_fn
+compile_for_any_batch = _backend.compile_for_any_batch
+enable_determinism = _backend.enable_determinism
+gpu_available = _backend.gpu_available
+jacobian_rows = _backend.jacobian_rows
+repeat = _backend.repeat
+value_and_grad = _backend.value_and_grad
+value_and_grad_aux = _backend.value_and_grad_aux
 
 __all__ = [
     "BACKEND", "BACKENDS", "COMPILES_PER_BATCH_SIZE", "Tensor", "compile_fn", "compile_for_any_batch",
