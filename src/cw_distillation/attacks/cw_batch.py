@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, TypedDict
+from typing import Any, TypedDict, Unpack
 
 import cw_distillation.autodiff as autodiff
 
@@ -20,6 +20,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from cw_distillation.attacks.box import EPS_L0_LINF, to_tanh_space
 from cw_distillation.attacks.result import AttackResult, distances
 from cw_distillation.checkpoint import Checkpoint
 from cw_distillation.progress import Progress
@@ -39,6 +40,24 @@ class AdamState(TypedDict):
     onehot: Tensor  # (B, K) bool, the target
     steps: Tensor  # (B,) int32 every step of the pair
     ended: Tensor  # (B,) bool: the pair is done; the driver collects it
+
+
+class RunOptions(TypedDict, total=False):
+    """The keyword options every C&W attack hands to ``solve`` as they are.
+
+    batch_size: pairs optimised together in one compiled step (memory vs throughput;
+        BATCH_SIZE when not given).
+    image_index, label: stored in the result (default 0..N-1 and the model's class of x).
+    checkpoint: where to save the run's state now and then and resume it from (``run``).
+    """
+
+    batch_size: int
+    image_index: np.ndarray | None
+    label: np.ndarray | None
+    checkpoint: Checkpoint | None
+
+
+BATCH_SIZE = 100
 
 # Adam steps per compiled call at most. New values of c and new rounds happen inside the
 # compiled loop; a call returns earlier as soon as a pair is done (the host collects it and
@@ -106,6 +125,18 @@ def fresh_adam(w: np.ndarray) -> State:
     """Rows that start the optimiser at w (k, H, W, C): zero moments and step counts."""
     return {"w": w, "m": np.zeros_like(w), "v": np.zeros_like(w),
             "t": np.zeros(len(w), np.float32)}
+
+
+def round_rows(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray, initial_const: float) -> State:
+    """The fresh fields the L0 and L-infinity rows share: Adam at x (in tanh space), the
+    first c, no step taken, x itself as the best example so far."""
+    k = len(pairs)
+    return {
+        **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L0_LINF))), "x0": x[pairs],
+        "onehot": onehot[pairs], "c": np.full(k, initial_const, np.float32),
+        "it": np.zeros(k, np.int32), "steps": np.zeros(k, np.int32), "x_best": x[pairs],
+        "ended": np.zeros(k, bool),
+    }
 
 
 def restart_adam(s: State, restart: Tensor, w: Tensor) -> State:
@@ -273,9 +304,8 @@ def prepare(
 def solve(
     model: keras.Model, x: np.ndarray, target: np.ndarray, *,
     load: Callable[[np.ndarray, np.ndarray, np.ndarray], State],
-    one_step: Callable[[State], State], meta: dict, desc: str, batch_size: int, best: str = "x_best",
-    max_steps: int = 0, image_index: np.ndarray | None = None, label: np.ndarray | None = None,
-    checkpoint: Checkpoint | None = None,
+    one_step: Callable[[State], State], meta: dict, desc: str, best: str = "x_best",
+    max_steps: int = 0, **run_options: Unpack[RunOptions],
 ) -> AttackResult:
     """The driver of every C&W attack: checked inputs, the queue of pairs, the compiled loop,
     checkpoints, and the result.
@@ -283,8 +313,10 @@ def solve(
     load(pairs, x, onehot) -> the fresh rows of ``pairs`` (x, onehot: the checked inputs);
     one_step(state) -> the state after one step of every row; a row's pair is over when its
     ``ended`` is set, and its example is the row's ``best`` field (x itself where the attack
-    never succeeded, as every attack initialises it), with its ``steps``.
+    never succeeded, as every attack initialises it), with its ``steps``; run_options:
+    RunOptions.
     """
+    batch_size = run_options.get("batch_size", BATCH_SIZE)
     x, target, onehot = prepare(model, x, target, batch_size)
     batch = PairBatch(len(x), batch_size, lambda pairs: load(pairs, x, onehot))
     x_adv, iterations = x.copy(), np.zeros(len(x), np.int64)
@@ -295,9 +327,10 @@ def solve(
         iterations[pairs] = batch.get("steps", rows)
 
     steps = compile_loop(one_step, batch.dev)
-    seconds = run(batch, steps, collect, desc=desc, checkpoint=checkpoint,
+    seconds = run(batch, steps, collect, desc=desc, checkpoint=run_options.get("checkpoint"),
                   outputs={"x_adv": x_adv, "iterations": iterations}, max_steps=max_steps)
-    return finish(model, x, target, x_adv, iterations, seconds, meta, image_index, label, batch_size)
+    return finish(model, x, target, x_adv, iterations, seconds, meta,
+                  run_options.get("image_index"), run_options.get("label"), batch_size)
 
 
 def finish(

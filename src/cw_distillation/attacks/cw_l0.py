@@ -18,6 +18,7 @@ are fixed at their defaults.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Unpack
 
 import cw_distillation.autodiff as autodiff
 
@@ -26,20 +27,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from cw_distillation.attacks import cw_batch
 from cw_distillation.attacks.box import EPS_L0_LINF, from_tanh_space, to_tanh_space
-from cw_distillation.attacks.cw_batch import (
-    AdamState,
-    State,
-    Tensor,
-    adam_step,
-    fresh_adam,
-    per_row,
-    restart_adam,
-    solve,
-    target_and_other,
-)
+from cw_distillation.attacks.cw_batch import AdamState, RunOptions, State, Tensor
 from cw_distillation.attacks.result import L0_CHANGED, AttackResult
-from cw_distillation.checkpoint import Checkpoint
 
 MARGIN = 0.01  # the reference's inner L2 wants Z_t to beat the others by 0.01 ...
 SOLVED = 1e-4  # ... and calls a round solved once that hinge loss is below 1e-4
@@ -103,7 +94,7 @@ def _step_fn(
     def one_step(s: State) -> State:
         def loss_fn(w: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
             x_new = from_tanh_space(w) * s["free"] + (1.0 - s["free"]) * s["x0"]
-            real, other = target_and_other(model(x_new, training=False), s["onehot"])
+            real, other = cw_batch.target_and_other(model(x_new, training=False), s["onehot"])
             hinge = ops.maximum(other - real + MARGIN, 0.0)
             dist = ops.sum(ops.square(x_new - s["x0"]), axis=(1, 2, 3))
             return s["c"] * hinge + dist, (x_new, hinge)
@@ -120,7 +111,7 @@ def _step_fn(
         # No free pixel left: nothing can move, so the round has failed already.
         stuck = going & (ops.sum(s["free"], axis=(1, 2, 3)) == 0)
         failed = (more & (c >= largest_const)) | stuck
-        s = {**adam_step(s, grad, going, learning_rate), "c": c,
+        s = {**cw_batch.adam_step(s, grad, going, learning_rate), "c": c,
              "it": ops.where(more, 0, it), "steps": s["steps"] + ops.cast(run, "int32")}
 
         # A solved round: keep its solution, freeze pixels, start the next round there with
@@ -129,14 +120,14 @@ def _step_fn(
         moved = ops.any(ops.abs(x_new - s["x0"]) >= CHANGED, axis=(1, 2, 3))
         again = solved & moved
         return {
-            **restart_adam(s, again, to_tanh_space(x_new, EPS_L0_LINF)),
+            **cw_batch.restart_adam(s, again, to_tanh_space(x_new, EPS_L0_LINF)),
             "free": ops.cond(  # sorting pixels costs, so only in steps that solve a round
                 ops.any(again),
-                lambda: ops.where(per_row(again, s["free"]),
+                lambda: ops.where(cw_batch.per_row(again, s["free"]),
                                   freeze_pixels(s["free"], s["x0"], x_new, grad), s["free"]),
                 lambda: s["free"]),
-            "x_best": ops.where(per_row(solved, x_new),
-                                ops.where(per_row(moved, x_new), x_new, s["x0"]), s["x_best"]),
+            "x_best": ops.where(cw_batch.per_row(solved, x_new),
+                                ops.where(cw_batch.per_row(moved, x_new), x_new, s["x0"]), s["x_best"]),
             "it": ops.where(again, 0, s["it"]),
             "ended": s["ended"] | failed | (solved & ~moved),
         }
@@ -145,19 +136,10 @@ def _step_fn(
 
 
 def attack(
-    model: keras.Model,
-    x: np.ndarray,
-    target: np.ndarray,
-    *,
-    learning_rate: float = 1e-2,
-    max_iterations: int = 1000,
-    initial_const: float = 1e-3,
-    largest_const: float = 2e6,
-    const_factor: float = 2.0,
-    batch_size: int = 100,
-    image_index: np.ndarray | None = None,
-    label: np.ndarray | None = None,
-    checkpoint: Checkpoint | None = None,
+    model: keras.Model, x: np.ndarray, target: np.ndarray, *,
+    learning_rate: float = 1e-2, max_iterations: int = 1000,
+    initial_const: float = 1e-3, largest_const: float = 2e6, const_factor: float = 2.0,
+    **run_options: Unpack[RunOptions],
 ) -> AttackResult:
     """Targeted C&W L0 adversarial examples, one per (x[i], target[i]).
 
@@ -168,24 +150,17 @@ def attack(
     initial_const: c of the first round (later rounds start at the previous round's c).
     largest_const: c at which a round gives up; larger finds more, slower to fail.
     const_factor: growth of c after a failed value; smaller is more precise, slower.
-    batch_size: pairs optimised together in one compiled step (memory vs throughput).
-    image_index, label: stored in the result (default 0..N-1 and the model's class of x).
-    checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
+    run_options: batch_size, image_index, label, checkpoint (cw_batch.RunOptions).
     """
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L0State:
-        k = len(pairs)
-        return {
-            **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L0_LINF))), "x0": x[pairs],
-            "onehot": onehot[pairs], "free": np.ones((*x[pairs].shape[:3], 1), np.float32),
-            "c": np.full(k, initial_const, np.float32), "it": np.zeros(k, np.int32),
-            "steps": np.zeros(k, np.int32), "x_best": x[pairs], "ended": np.zeros(k, bool),
-        }
+        return {**cw_batch.round_rows(pairs, x, onehot, initial_const),
+                "free": np.ones((*x[pairs].shape[:3], 1), np.float32)}
 
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor)
     meta = {
         "attack": "cw_l0", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,
-        "const_factor": const_factor, "batch_size": batch_size,
+        "const_factor": const_factor, "batch_size": run_options.get("batch_size", cw_batch.BATCH_SIZE),
     }
-    return solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L0",
-                 batch_size=batch_size, image_index=image_index, label=label, checkpoint=checkpoint)
+    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L0",
+                          **run_options)

@@ -19,6 +19,7 @@ optimises together) or per pair (``"pair"``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Unpack
 
 import cw_distillation.autodiff as autodiff
 
@@ -27,20 +28,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from cw_distillation.attacks import cw_batch
 from cw_distillation.attacks.box import EPS_L2, from_tanh_space, to_tanh_space
-from cw_distillation.attacks.cw_batch import (
-    AdamState,
-    State,
-    Tensor,
-    adam_step,
-    fresh_adam,
-    per_row,
-    restart_adam,
-    solve,
-    target_and_other,
-)
+from cw_distillation.attacks.cw_batch import AdamState, RunOptions, State, Tensor
 from cw_distillation.attacks.result import AttackResult
-from cw_distillation.checkpoint import Checkpoint
 
 
 class L2State(AdamState):
@@ -127,7 +118,7 @@ def _step_fn(
     def one_step(s: State) -> State:
         def loss_fn(w: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor, Tensor]]:
             x_new = from_tanh_space(w)
-            real, other = target_and_other(model(x_new, training=False), s["onehot"])
+            real, other = cw_batch.target_and_other(model(x_new, training=False), s["onehot"])
             dist = ops.sum(ops.square(x_new - s["x0"]), axis=(1, 2, 3))
             loss = dist + s["c"] * ops.maximum(other - real + s["kappa"], 0.0)
             return loss, (x_new, dist, real - other)
@@ -144,9 +135,9 @@ def _step_fn(
         stalled = check & (loss > 0.9999 * s["prev"])
         it = s["it"] + ops.cast(run, "int32")
         s = {
-            **adam_step(s, grad, run, learning_rate), "steps": s["steps"] + ops.cast(run, "int32"),
+            **cw_batch.adam_step(s, grad, run, learning_rate), "steps": s["steps"] + ops.cast(run, "int32"),
             "best_l2": ops.where(better, dist, s["best_l2"]),
-            "best_x": ops.where(per_row(better, x_new), x_new, s["best_x"]),
+            "best_x": ops.where(cw_batch.per_row(better, x_new), x_new, s["best_x"]),
         }
 
         # This value of c is over: move c, then restart from x or end the pair.
@@ -158,7 +149,7 @@ def _step_fn(
         done = over & (search_step >= binary_search_steps)
         again = over & ~done
         return {
-            **restart_adam(s, again, s["w0"]), "search_step": search_step,
+            **cw_batch.restart_adam(s, again, s["w0"]), "search_step": search_step,
             "c": ops.where(over, c, s["c"]), "lower": ops.where(over, lower, s["lower"]),
             "upper": ops.where(over, upper, s["upper"]),
             "it": ops.where(again, 0, it), "worked": worked & ~again,
@@ -181,10 +172,7 @@ def attack(
     abort_early: bool = True,
     initial_const: float = 1e-3,
     abort_scope: str = "image",
-    batch_size: int = 100,
-    image_index: np.ndarray | None = None,
-    label: np.ndarray | None = None,
-    checkpoint: Checkpoint | None = None,
+    **run_options: Unpack[RunOptions],
 ) -> AttackResult:
     """Targeted C&W L2 adversarial examples, one per (x[i], target[i]).
 
@@ -199,18 +187,16 @@ def attack(
     initial_const: first c; matters little when binary_search_steps is large.
     abort_scope: whose loss decides an early abort: "image" (the summed loss of an image's
         pairs, as the released code decides on its batch) or "pair" (each pair's own).
-    batch_size: pairs optimised together in one compiled step (memory vs throughput).
-    image_index, label: stored in the result (default 0..N-1 and the model's class of x).
-    checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
+    run_options: batch_size, image_index, label, checkpoint (cw_batch.RunOptions).
     """
-    n = len(x)
+    n, batch_size = len(x), run_options.get("batch_size", cw_batch.BATCH_SIZE)
     kappa = np.broadcast_to(np.asarray(confidence, np.float32), (n,)).copy()
-    group = abort_groups(abort_scope, n, image_index, batch_size)
+    group = abort_groups(abort_scope, n, run_options.get("image_index"), batch_size)
 
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L2State:
         k, w0 = len(pairs), ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L2))
         return {
-            **fresh_adam(w0), "w0": w0, "x0": x[pairs], "onehot": onehot[pairs],
+            **cw_batch.fresh_adam(w0), "w0": w0, "x0": x[pairs], "onehot": onehot[pairs],
             "kappa": kappa[pairs], "c": np.full(k, initial_const, np.float32),
             "lower": np.zeros(k, np.float32), "upper": np.full(k, 1e10, np.float32),
             "search_step": np.zeros(k, np.int32), "it": np.zeros(k, np.int32),
@@ -231,6 +217,5 @@ def attack(
         "max_iterations": max_iterations, "abort_early": abort_early,
         "initial_const": initial_const, "abort_scope": abort_scope, "batch_size": batch_size,
     }
-    return solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L2",
-                 batch_size=batch_size, best="best_x", max_steps=binary_search_steps * max_iterations,
-                 image_index=image_index, label=label, checkpoint=checkpoint)
+    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L2",
+                          best="best_x", max_steps=binary_search_steps * max_iterations, **run_options)

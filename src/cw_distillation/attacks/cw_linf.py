@@ -15,6 +15,7 @@ value of c a due check therefore comes one step later, before c doubles.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Unpack
 
 import cw_distillation.autodiff as autodiff
 
@@ -23,20 +24,10 @@ import keras
 import numpy as np
 from keras import ops
 
+from cw_distillation.attacks import cw_batch
 from cw_distillation.attacks.box import EPS_L0_LINF, from_tanh_space, to_tanh_space
-from cw_distillation.attacks.cw_batch import (
-    AdamState,
-    State,
-    Tensor,
-    adam_step,
-    fresh_adam,
-    per_row,
-    restart_adam,
-    solve,
-    target_and_other,
-)
+from cw_distillation.attacks.cw_batch import AdamState, RunOptions, State, Tensor
 from cw_distillation.attacks.result import AttackResult
-from cw_distillation.checkpoint import Checkpoint
 
 SOLVED = 1e-4  # a round is solved once its loss is below 1e-4 * c (and the target wins)
 SMALLEST_TAU = 1 / 256  # below one grey level of an 8-bit image there is nothing to gain
@@ -66,8 +57,8 @@ def _step_fn(
         def loss_fn(w: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
             x_new = from_tanh_space(w)
             z = model(x_new, training=False)
-            real, other = target_and_other(z, s["onehot"])
-            excess = ops.maximum(ops.abs(x_new - s["x0"]) - per_row(s["tau"], x_new), 0.0)
+            real, other = cw_batch.target_and_other(z, s["onehot"])
+            excess = ops.maximum(ops.abs(x_new - s["x0"]) - cw_batch.per_row(s["tau"], x_new), 0.0)
             loss = s["c"] * ops.maximum(other - real, 0.0) + ops.sum(excess, axis=(1, 2, 3))
             wins = ops.argmax(z, axis=1) == ops.argmax(s["onehot"], axis=1)
             return loss, (x_new, wins)
@@ -87,7 +78,7 @@ def _step_fn(
         more = going & (it >= max_iterations) & ~pending
         c = ops.where(more, s["c"] * const_factor, s["c"])
         failed = more & (c >= largest_const)
-        s = {**adam_step(s, grad, going, learning_rate), "c": c, "pending": pending,
+        s = {**cw_batch.adam_step(s, grad, going, learning_rate), "c": c, "pending": pending,
              "it": ops.where(more, 0, it), "steps": s["steps"] + ops.cast(run, "int32")}
 
         # A solved round: keep its solution; tau drops below its largest change; the next
@@ -97,8 +88,8 @@ def _step_fn(
                         s["tau"])
         again = solved & (tau > SMALLEST_TAU)
         return {
-            **restart_adam(s, again, to_tanh_space(x_new, EPS_L0_LINF)), "tau": tau,
-            "x_best": ops.where(per_row(solved, x_new), x_new, s["x_best"]),
+            **cw_batch.restart_adam(s, again, to_tanh_space(x_new, EPS_L0_LINF)), "tau": tau,
+            "x_best": ops.where(cw_batch.per_row(solved, x_new), x_new, s["x_best"]),
             "it": ops.where(again, 0, s["it"]),
             "ended": s["ended"] | failed | (solved & ~again),
         }
@@ -107,44 +98,22 @@ def _step_fn(
 
 
 def attack(
-    model: keras.Model,
-    x: np.ndarray,
-    target: np.ndarray,
-    *,
-    learning_rate: float = 5e-3,
-    max_iterations: int = 1000,
-    initial_const: float = 1e-5,
-    largest_const: float = 20.0,
-    const_factor: float = 2.0,
-    decrease_factor: float = 0.9,
-    batch_size: int = 100,
-    image_index: np.ndarray | None = None,
-    label: np.ndarray | None = None,
-    checkpoint: Checkpoint | None = None,
+    model: keras.Model, x: np.ndarray, target: np.ndarray, *,
+    learning_rate: float = 5e-3, max_iterations: int = 1000, initial_const: float = 1e-5,
+    largest_const: float = 20.0, const_factor: float = 2.0, decrease_factor: float = 0.9,
+    **run_options: Unpack[RunOptions],
 ) -> AttackResult:
     """Targeted C&W L-infinity adversarial examples, one per (x[i], target[i]).
 
-    model: maps (N, H, W, C) float32 in [-0.5, 0.5] to logits Z (N, K).
-    x: (N, H, W, C) float32 in [-0.5, 0.5]; target: (N,) int.
-    learning_rate: Adam step; larger converges faster to less accurate results.
-    max_iterations: Adam steps per value of c in a round; more are more accurate, slower.
-    initial_const: c of the first round (later rounds start at the previous round's c).
-    largest_const: c at which a round gives up; larger finds more, slower to fail.
-    const_factor: growth of c after a failed value; smaller is more precise, slower.
+    The arguments it shares with the L0 attack (model, x, target, learning_rate,
+    max_iterations, initial_const, largest_const, const_factor) mean what they mean there
+    (cw_l0.attack); run_options: batch_size, image_index, label, checkpoint (cw_batch.RunOptions).
     decrease_factor: tau shrinks by this after a success; closer to 1 is more precise, slower.
-    batch_size: pairs optimised together in one compiled step (memory vs throughput).
-    image_index, label: stored in the result (default 0..N-1 and the model's class of x).
-    checkpoint: where to save the run's state now and then and resume it from (cw_batch.run).
     """
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> LinfState:
         k = len(pairs)
-        return {
-            **fresh_adam(ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L0_LINF))), "x0": x[pairs],
-            "onehot": onehot[pairs], "tau": np.ones(k, np.float32),
-            "c": np.full(k, initial_const, np.float32), "it": np.zeros(k, np.int32),
-            "steps": np.zeros(k, np.int32), "pending": np.zeros(k, bool),
-            "x_best": x[pairs], "ended": np.zeros(k, bool),
-        }
+        return {**cw_batch.round_rows(pairs, x, onehot, initial_const), "tau": np.ones(k, np.float32),
+                "pending": np.zeros(k, bool)}
 
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor,
                         decrease_factor)
@@ -152,7 +121,7 @@ def attack(
         "attack": "cw_linf", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,
         "const_factor": const_factor, "decrease_factor": decrease_factor,
-        "batch_size": batch_size,
+        "batch_size": run_options.get("batch_size", cw_batch.BATCH_SIZE),
     }
-    return solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W Linf",
-                 batch_size=batch_size, image_index=image_index, label=label, checkpoint=checkpoint)
+    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W Linf",
+                          **run_options)
