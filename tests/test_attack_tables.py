@@ -149,3 +149,36 @@ def test_the_markdown_form_is_one_long_table_per_dataset():
     md = markdown_by_dataset(rows, ("mnist", "cifar10"), "Table VI")
     assert "### mnist" in md and "### cifar10" in md
     assert max(line.count("|") for line in md.splitlines()) == len(LONG_COLUMNS) + 1
+
+
+def test_an_untargeted_summary_gets_the_best_case_of_its_one_pair_per_image():
+    """DeepFool's step writes no per-image cases (one attack per image); the table reads its best
+    case from the success rate and mean distance, which is what best_average_worst gives on one
+    pair per image."""
+    from cw_distillation import evaluate
+    from cw_distillation.attacks.result import AttackResult
+    from cw_distillation.outputs.attack_tables import summary_cases
+
+    n = 5
+    success = np.array([True, True, False, True, True])
+    dist = np.where(success, np.arange(1.0, 6.0), np.nan)
+    result = AttackResult(
+        x_adv=np.zeros((n, 2)), success=success, l0=dist * 10, l2=dist, linf=dist / 10,
+        iterations=np.ones(n, int), seconds=np.ones(n), image_index=np.arange(n),
+        target=np.full(n, -1), label=np.zeros(n, int),
+    )
+    step_summary = {  # the keys steps/attacking.py writes for an untargeted attack
+        "targeted": False, "cases": None, "n_images": n, "success_rate": evaluate.success_rate(result),
+        "mean_distance": {m: float(np.nanmean(getattr(result, m)[success])) for m in ("l0", "l2", "linf")},
+    }
+    cases = summary_cases(step_summary)
+    expected = evaluate.best_average_worst(result, rng_seed=0)
+    for metric in ("l0", "l2", "linf"):
+        assert cases[metric]["best"]["prob"] == expected[metric]["best"]["prob"] == 0.8
+        assert np.isclose(cases[metric]["best"]["mean"], expected[metric]["best"]["mean"])
+        assert cases[metric]["best"]["n_images"] == expected[metric]["best"]["n_images"]
+    row = table_iv_rows({("mnist", "deepfool"): cases})[0]
+    assert np.isclose(row["mnist_best_mean"], 3.0) and row["mnist_best_success"] == 0.8
+    assert row["mnist_average_mean"] is None
+    targeted = {"targeted": True, "cases": None}
+    assert summary_cases(targeted) is None  # random targets: no per-image cases, nothing invented

@@ -60,6 +60,18 @@ def paper_value(table: Literal["iv", "vi"], dataset: str, attack: str, case: str
     raise ValueError(f"table must be 'iv' or 'vi', got {table!r}")
 
 
+def summary_cases(summary: Mapping[str, Any]) -> Summary | None:
+    """The per-case summary of one attack step's JSON summary (``cases``). An untargeted attack
+    (DeepFool) attacks each image once, so its step writes no per-image cases; its best case is
+    its success rate and its mean distance over the successful images, with one pair per image."""
+    if summary.get("cases") is not None or summary.get("targeted", True):
+        return summary.get("cases")
+    return {
+        metric: {"best": {"mean": distance, "prob": summary["success_rate"], "n_images": summary["n_images"]}}
+        for metric, distance in summary["mean_distance"].items()
+    }
+
+
 def attack_rows(
     summaries: Mapping[tuple[str, str], Summary],
     table: Literal["iv", "vi"],

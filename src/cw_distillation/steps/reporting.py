@@ -81,7 +81,7 @@ def table_attacks(args: argparse.Namespace) -> int:
     summaries = {}
     for path in args.summaries:
         summary = json.loads(Path(path).read_text())
-        summaries[_dataset_and_attack(Path(path))] = summary["cases"]
+        summaries[_dataset_and_attack(Path(path))] = attack_tables.summary_cases(summary)
     datasets = tuple(dict.fromkeys(d for d, _ in summaries))
     rows = attack_tables.attack_rows(summaries, table=args.table, datasets=datasets)
     if args.table == "iv":
