@@ -14,6 +14,7 @@ SCHEMA = load_schema(SCHEMA_PATH)
 PROFILES = {
     "quick": REPO / "config/config.yaml",
     "mnist10": REPO / "config/mnist10.yaml",
+    "cifar10": REPO / "config/cifar10.yaml",
     "paper": REPO / "config/paper.yaml",
     "tiny": REPO / "config/tiny.yaml",
 }

@@ -128,8 +128,11 @@ def check_cross_keys(config: dict) -> dict:
     """The checks one key's schema cannot make alone; ConfigError naming the key."""
     for key in ("sweep_dataset", "transfer_dataset"):
         dataset = config["training"][key]
-        if dataset not in config["datasets"]:
-            raise ConfigError(f"config key 'training.{key}': {dataset!r} is not one of datasets {config['datasets']}")
+        if dataset is not None and dataset not in config["datasets"]:
+            raise ConfigError(
+                f"config key 'training.{key}': {dataset!r} is not one of datasets {config['datasets']} "
+                "(null leaves that experiment out)"
+            )
     mirror = config["data"]["mirror"]
     if mirror and not Path(mirror).is_dir():
         raise ConfigError(

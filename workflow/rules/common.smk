@@ -101,6 +101,7 @@ TRAINING = config["training"]
 
 
 MAIN_T = t_name(TRAINING["main_temperature"])
+# The datasets of the temperature sweep and of the transfer experiment; None leaves it out.
 SWEEP = TRAINING["sweep_dataset"]
 TRANSFER = TRAINING["transfer_dataset"]
 
@@ -204,22 +205,30 @@ def sweep_results():
 
 
 # The figures `cw-distillation figure` draws, by name (paper_outputs/<profile>/figures/<name>.pdf
-# and .png; the rule that makes one is named after it), each with its key for `--figure`.
+# and .png; the rule that makes one is named after it), each with its key for `--figure` and the
+# experiment it shows (a profile without that experiment has no such figure).
 FIGURES = {
-    "fig8_distance_vs_temperature": "fig8",
-    "jsma_success_vs_temperature": "jsma_temperature",
-    "fig9_transfer_standard": "fig9",
-    "fig10_transfer_distilled": "fig10",
+    "fig8_distance_vs_temperature": ("fig8", "sweep"),
+    "jsma_success_vs_temperature": ("jsma_temperature", "sweep"),
+    "fig9_transfer_standard": ("fig9", "transfer"),
+    "fig10_transfer_distilled": ("fig10", "transfer"),
 }
+# The tables of each experiment that a profile may leave out (training.sweep_dataset or
+# training.transfer_dataset null), and whether it runs.
+EXPERIMENT_TABLES = {
+    "sweep": ["temperature", "temperature_correlation"],
+    "transfer": ["transfer"],
+}
+EXPERIMENTS = {"sweep": SWEEP, "transfer": TRANSFER}
 
 
 def figure_key(wildcards, output):
     """The `--figure` key of the figure a rule writes (FIGURES, by its output's name)."""
-    return FIGURES[os.path.basename(table_base(wildcards, output))]
+    return FIGURES[os.path.basename(table_base(wildcards, output))][0]
 
 
 def paper_outputs():
-    """Every table and figure of the profile."""
+    """Every table and figure of the profile (an experiment it leaves out: none of its own)."""
     tables = [
         "model_accuracy",
         "logit_norms",
@@ -227,9 +236,9 @@ def paper_outputs():
         "table6_distilled",
         "fragility",
     ]
-    tables += ["temperature", "temperature_correlation", "transfer"]
+    tables += [t for e, names in EXPERIMENT_TABLES.items() if EXPERIMENTS[e] for t in names]
     figures = [f"adversarial_examples_{d}" for d in DATASETS]
-    figures += list(FIGURES)
+    figures += [name for name, (_, e) in FIGURES.items() if EXPERIMENTS[e]]
     return [
         *(f"{OUTPUTS}/tables/{t}.{ext}" for t in tables for ext in TABLE_FORMATS),
         *(f"{OUTPUTS}/figures/{f}.{ext}" for f in figures for ext in ("pdf", "png")),

@@ -79,7 +79,7 @@ rule fig_transfer:
     log:
         f"{RESULTS}/logs/{{fig}}.log",
     wildcard_constraints:
-        fig="|".join(name for name, key in FIGURES.items() if key in ("fig9", "fig10")),
+        fig="|".join(name for name, (_, e) in FIGURES.items() if e == "transfer"),
     conda:
         CONDA_ENV
     resources:

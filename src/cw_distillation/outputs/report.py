@@ -104,9 +104,10 @@ def scale(config: dict) -> dict[str, Any]:
         "train_subset": {d: training["train_subset"][d] for d in config["datasets"]},
         "l2_iterations": attacks["l2"]["max_iterations"],
         "l2_search_steps": attacks["l2"]["binary_search_steps"],
-        "temperatures": training["temperatures"],
+        # The sweep's temperatures and the transfer settings, empty where the profile leaves that experiment out.
+        "temperatures": training["temperatures"] if training.get("sweep_dataset", "mnist") else [],
         "main_temperature": training["main_temperature"],
-        "transfer": dict(config.get("transfer", {})),
+        "transfer": dict(config.get("transfer", {})) if training.get("transfer_dataset", "mnist") else {},
     }
 
 
@@ -584,8 +585,9 @@ def build_report(tables: Path, config: dict) -> str:
         f"| attacked images | {', '.join(f'{d}: {n}' for d, n in sc['n_images'].items())}"
         f"{''.join(f'; {a}: at most {n}' for a, n in sc['max_images'].items())} | 1000 |",
         f"| L2 attack: search steps x iterations | {sc['l2_search_steps']} x {sc['l2_iterations']} | 9 x 10000 |",
-        f"| temperatures of the sweep | {', '.join(fmt(t) for t in sc['temperatures'])} | 1 to 100 |",
-        *([_transfer_scale_row(sc["transfer"], sc["l2_search_steps"])] if sc["transfer"] else []),
+        f"| temperatures of the sweep | {', '.join(fmt(t) for t in sc['temperatures']) or 'none (no sweep)'} | 1 to 100 |",
+        _transfer_scale_row(sc["transfer"], sc["l2_search_steps"]) if sc["transfer"]
+        else "| transfer experiment | none | Figs. 9 and 10 |",
         "",
         f"Training at the paper's scale: **{'yes' if sc['paper_training'] else 'no'}**; attacks at the paper's "
         f"settings: **{'yes' if sc['paper_attacks'] else 'no'}**; comparable with the paper overall: "
