@@ -276,6 +276,22 @@ def test_a_small_logit_ratio_keeps_its_digits(tmp_path):
     assert "| 0.0350x |" in build_report(tmp_path, config("quick"))
 
 
+def test_the_cifar10_profile_judges_its_logit_ratio_and_leaves_out_the_sweep_and_transfer(tmp_path):
+    rows = [
+        {"dataset": "cifar10", "model": m, "reading": reading, "closer_reading": reading == "abs_component",
+         "mean": v * (10 if reading == "l1_norm" else 1), "std": 1.0, "ratio_to_standard": r}
+        for reading in ("l1_norm", "abs_component")
+        for m, v, r in (("standard", 4.0, 1.0), ("distilled_T100", 36.0, 9.0))
+    ]
+    write_table(rows, list(rows[0]), tmp_path / "logit_norms", formats=("csv",))
+    report = build_report(tmp_path, config("cifar10"))
+    ratio = row_of(report, "cifar10: distillation makes the logits tens of times larger")
+    assert "about T (measured on MNIST: 83x)" in ratio and "| 9.00x |" in ratio and f"**{FAILS}**" in ratio
+    assert "mnist:" not in report
+    assert "| temperatures of the sweep | none (no sweep) |" in report
+    assert "| transfer experiment | none |" in report
+
+
 def test_quick_judges_that_earlier_attacks_work_on_the_standard_network_not_their_rates(tmp_path):
     cells = {"best": (0.22, 1.0, 0.22, 1.0), "average": (0.3, 0.9, 0.26, 0.42)}
     row = {"attack": "fgs", "name": "Fast Gradient Sign", "metric": "linf"}

@@ -50,6 +50,19 @@ def test_paper_profile_plans_its_dag():
     assert result.returncode == 0, result.stderr
 
 
+def test_a_profile_without_sweep_and_transfer_plans_neither(tmp_path):
+    """config/cifar10.yaml: training.sweep_dataset and transfer_dataset null leave out the sweep's networks,
+    attacks, tables and figures and the transfer experiment's, and nothing else."""
+    result = snakemake("-n", "--directory", str(tmp_path), "--configfile", str(REPO / "config/cifar10.yaml"),
+                       cwd=tmp_path, timeout=120)
+    assert result.returncode == 0, result.stderr
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert {"train_teacher", "train_distilled", "attack", "fragility", "table6_distilled", "replication_report"} <= jobs
+    assert not jobs & {"train_half", "transfer_examples", "transfer_predict", "table_transfer", "fig_transfer",
+                       "table_temperature", "fig8_distance_vs_temperature", "jsma_success_vs_temperature"}, jobs
+    assert "distilled_T1." not in result.stdout and "_random" not in result.stdout
+
+
 def test_a_misspelled_key_stops_the_run_before_any_job(tmp_path):
     with_default_config(tmp_path)
     result = snakemake("--cores", "1", "--directory", str(tmp_path), "--config", "data={mirorr: /x}", cwd=tmp_path)

@@ -158,11 +158,12 @@ def accuracy_claims(tables: Path, sc: dict) -> list[Claim]:
 
 
 def logit_claims(tables: Path, sc: dict) -> list[Claim]:
+    """VIII.A: the logits' size. The paper's numbers are MNIST's (its norms are judged there only); its
+    mechanism, logits about T times larger after distillation, is stated for any dataset, so the ratio
+    is judged on every dataset of the table."""
     rows = read_table(tables, "logit_norms") or []
-    mnist = [r for r in rows if r["dataset"] == "mnist"]
-    if not mnist:
-        return []
     out = []
+    mnist = [r for r in rows if r["dataset"] == "mnist"]
     closer = next((r["reading"] for r in mnist if r.get("closer_reading") is True), "l1_norm")
     for model_kind, key in (("standard", "undistilled"), ("distilled", "distilled_T100")):
         row = next(
@@ -184,17 +185,21 @@ def logit_claims(tables: Path, sc: dict) -> list[Claim]:
                 "tables/logit_norms.md",
             )
         )
-    dist = next((r for r in mnist if r["reading"] == closer and r["model"] != "standard"), None)
-    if dist is not None and dist.get("ratio_to_standard") is not None:
-        paper_ratio = lookup("logit_l1_norm.distilled_T100.mean") / lookup("logit_l1_norm.undistilled.mean")
+    paper_ratio = lookup("logit_l1_norm.distilled_T100.mean") / lookup("logit_l1_norm.undistilled.mean")
+    for dataset in dict.fromkeys(r["dataset"] for r in rows):
+        dist = next(
+            (r for r in rows if r["dataset"] == dataset and r["reading"] == closer and r["model"] != "standard"), None
+        )
+        if dist is None or dist.get("ratio_to_standard") is None:
+            continue
         out.append(
             Claim(
                 "VIII.A",
-                "mnist: distillation makes the logits tens of times larger (distilled / standard)",
-                f"{paper_ratio:.0f}x",
+                f"{dataset}: distillation makes the logits tens of times larger (distilled / standard)",
+                f"{paper_ratio:.0f}x" if dataset == "mnist" else f"about T (measured on MNIST: {paper_ratio:.0f}x)",
                 f"{fmt(dist['ratio_to_standard'])}x",
                 "holds if >= 10x: the claim is the order of magnitude (about T)",
-                verdict(dist["ratio_to_standard"] >= 10, on(sc, "mnist")),
+                verdict(dist["ratio_to_standard"] >= 10, on(sc, dataset)),
                 "tables/logit_norms.md",
             )
         )
