@@ -590,7 +590,7 @@ def build_report(tables: Path, config: dict) -> str:
         f"| attacked images | {', '.join(f'{d}: {n}' for d, n in sc['n_images'].items())}"
         f"{''.join(f'; {a}: at most {n}' for a, n in sc['max_images'].items())} | 1000 |",
         f"| L2 attack: search steps x iterations | {sc['l2_search_steps']} x {sc['l2_iterations']} | 9 x 10000 |",
-        f"| temperatures of the sweep | {', '.join(fmt(t) for t in sc['temperatures']) or 'none (no sweep)'} | 1 to 100 |",
+        f"| temperatures of the sweep | {', '.join(map(fmt, sc['temperatures'])) or 'none (no sweep)'} | 1 to 100 |",
         _transfer_scale_row(sc["transfer"], sc["l2_search_steps"]) if sc["transfer"]
         else "| transfer experiment | none | Figs. 9 and 10 |",
         "",
