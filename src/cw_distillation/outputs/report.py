@@ -123,7 +123,8 @@ def _transfer_scale_row(transfer: dict, search_steps: int) -> str:
     grid = f"{fmt(min(kappas))} to {fmt(max(kappas))} ({len(kappas)} values)" if kappas else "none"
     return (
         f"| transfer: examples per kappa; kappa; L2 search steps x iterations | {transfer.get('n_images')} images x "
-        f"{per_image}; {grid}; {search_steps} x {transfer.get('max_iterations')} | not stated; 0 to 40; {PAPER_L2_BUDGET} |"
+        f"{per_image}; {grid}; {search_steps} x {transfer.get('max_iterations')} | not stated; 0 to 40; "
+        f"{PAPER_L2_BUDGET} |"
     )
 
 
@@ -594,7 +595,8 @@ def build_report(tables: Path, config: dict) -> str:
         f"{', '.join(f'{d}: {s or ALL}' for d, s in sc['train_subset'].items())} | all |",
         f"| attacked images | {', '.join(f'{d}: {n}' for d, n in sc['n_images'].items())}"
         f"{''.join(f'; {a}: at most {n}' for a, n in sc['max_images'].items())} | 1000 |",
-        f"| L2 attack: search steps x iterations | {sc['l2_search_steps']} x {sc['l2_iterations']} | {PAPER_L2_BUDGET} |",
+        f"| L2 attack: search steps x iterations | {sc['l2_search_steps']} x {sc['l2_iterations']} | "
+        f"{PAPER_L2_BUDGET} |",
         f"| temperatures of the sweep | {', '.join(map(fmt, sc['temperatures'])) or 'none (no sweep)'} | 1 to 100 |",
         _transfer_scale_row(sc["transfer"], sc["l2_search_steps"]) if sc["transfer"]
         else "| transfer experiment | none | Figs. 9 and 10 |",
