@@ -128,7 +128,7 @@ def main() -> None:
             _, wall = timed(fn, model, x, goal, k, common, {**options, "batch_size": batch})
             hours = wall / k * len(x) / 3600
             measured = f"{wall:.1f} s for {k} pairs"
-        shown = "?" if hours is None else f"{hours:.2f}"
+        shown = "?" if hours is None else f"{hours:.3g}"
         print(f"| {name}/{variant} | {len(x)} | {measured} | {shown} |", flush=True)
 
 
