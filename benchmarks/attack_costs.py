@@ -2,8 +2,8 @@
 
 Measured on a few pairs of a trained network of the profile, projected to the profile's pairs:
 
-- the C&W attacks (L0, L2, L-inf): the seconds of one Adam step of a full batch (the profile's
-  pairs of the job, up to its batch size), from a short run with a small budget, times the Adam
+- the C&W attacks (L0, L2, L-inf): the seconds of one pair's Adam step in a full batch (the
+  job's pairs, up to its batch size), from a short run with a small budget, times the Adam
   steps per pair the attack took on a reference result (by default the same job of the mnist10
   store: how many steps the released settings need is a property of the search, which a short
   run cannot show);
@@ -119,10 +119,11 @@ def main() -> None:
             k = min(len(x), batch)
             short = {**options, **SHORT[attack](args.steps), "batch_size": k}
             result, wall = timed(fn, model, x, goal, k, common, short)
-            per_step = wall / float(np.max(result.iterations))  # one step of the whole batch
+            per_step = wall / float(np.sum(result.iterations))  # one pair's Adam step, in a batch of k
             steps = reference_steps(args.reference, args.reference_dataset, name, variant)
-            hours = None if steps is None else per_step * steps * -(-len(x) // k) / 3600
-            measured = f"{per_step * 1000:.0f} ms per Adam step of {k} pairs; reference {steps or '?'} steps per pair"
+            hours = None if steps is None else per_step * steps * len(x) / 3600
+            measured = (f"{per_step * 1000:.2f} ms per pair per Adam step (batch {k}); reference "
+                        f"{'?' if steps is None else f'{steps:.0f}'} steps per pair")
         else:
             k = min(len(x), args.pairs)
             _, wall = timed(fn, model, x, goal, k, common, {**options, "batch_size": batch})

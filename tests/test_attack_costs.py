@@ -40,7 +40,7 @@ def test_every_job_gets_a_projection_from_its_measured_pairs(tmp_path: Path):
     assert set(rows) == {"l2", "linf", "fgs", "deepfool"}, done.stdout
     # the tiny profile attacks 2 images: 18 targeted pairs, 2 untargeted ones
     assert {name: int(r[0]) for name, r in rows.items()} == {"l2": 18, "linf": 18, "fgs": 18, "deepfool": 2}
-    assert "per Adam step of 18 pairs; reference 1000.0 steps per pair" in rows["l2"][1]
+    assert "ms per pair per Adam step (batch 18); reference 1000 steps per pair" in rows["l2"][1]
     assert float(rows["l2"][2]) > 0 and float(rows["fgs"][2]) > 0
     assert rows["linf"][2] == "?"  # no reference result: no projection, and it says so
     assert rows["fgs"][1].endswith("s for 2 pairs")
