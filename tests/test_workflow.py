@@ -63,6 +63,18 @@ def test_a_profile_without_sweep_and_transfer_plans_neither(tmp_path):
     assert "distilled_T1." not in result.stdout and "_random" not in result.stdout
 
 
+def test_snakemake_from_the_venv_finds_the_steps_without_an_activated_environment(tmp_path):
+    """`.venv/bin/snakemake ...` as the README writes it, with no cw-distillation on PATH: the steps run."""
+    env = {**os.environ, "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [str(BIN / "snakemake"), "-s", str(REPO / "Snakefile"), "results/tiny/synthetic/mnist.registry.json",
+         "--cores", "1", "--directory", str(tmp_path), "--configfile", str(TINY)],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    assert (tmp_path / "results/tiny/synthetic/mnist.registry.json").is_file()
+
+
 def test_a_misspelled_key_stops_the_run_before_any_job(tmp_path):
     with_default_config(tmp_path)
     result = snakemake("--cores", "1", "--directory", str(tmp_path), "--config", "data={mirorr: /x}", cwd=tmp_path)

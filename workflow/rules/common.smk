@@ -36,9 +36,12 @@ CONDA_ENV = workflow.source_path("../../environment.yml")
 
 # Recorded in every manifest without being a rule parameter (a parameter would rerun every
 # job whenever any key changed). KERAS_BACKEND: Keras reads it when a step first imports it.
+# PATH: the steps' `cw-distillation` is the one installed beside the Python that runs Snakemake, when
+# none is on PATH already (`.venv/bin/snakemake ...` without an activated environment).
 shell.prefix(
-    f"set -euo pipefail; export CW_CONFIG_DIGEST={config_digest(config)} CW_PROFILE={PROFILE} "
-    f"KERAS_BACKEND={config['backend']}; "
+    f"set -euo pipefail; command -v cw-distillation >/dev/null || export "
+    f"PATH={shlex.quote(os.path.dirname(sys.executable))}:$PATH; export CW_CONFIG_DIGEST={config_digest(config)} "
+    f"CW_PROFILE={PROFILE} KERAS_BACKEND={config['backend']}; "
 )
 
 
@@ -236,7 +239,9 @@ def paper_outputs():
         "table6_distilled",
         "fragility",
     ]
-    tables += [t for e, names in EXPERIMENT_TABLES.items() if EXPERIMENTS[e] for t in names]
+    tables += [
+        t for e, names in EXPERIMENT_TABLES.items() if EXPERIMENTS[e] for t in names
+    ]
     figures = [f"adversarial_examples_{d}" for d in DATASETS]
     figures += [name for name, (_, e) in FIGURES.items() if EXPERIMENTS[e]]
     return [
