@@ -330,10 +330,11 @@ def table_job_times(args: argparse.Namespace) -> int:
 
 def readme_results(args: argparse.Namespace) -> int:
     """Rewrite (or, with --check, compare) the README's results block from the REPORT.md files."""
-    from cw_distillation.outputs.readme import results_block, splice
+    from cw_distillation.outputs.readme import committed_reports, results_block, splice
 
     readme = Path(args.readme)
     text = readme.read_text()
+    args.reports = args.reports or committed_reports(readme.resolve().parent)
     updated = splice(text, results_block(args.reports, readme.resolve().parent))
     if args.check:
         if updated != text:
@@ -391,7 +392,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=table_job_times)
 
     p = sub.add_parser("readme-results", help="the README's results block from the REPORT.md files")
-    p.add_argument("reports", nargs="+", type=Path, help="paper_outputs/<profile>/REPORT.md, in order")
+    p.add_argument("reports", nargs="*", type=Path,
+                   help="paper_outputs/<profile>/REPORT.md, in order (default: those of outputs/readme.PROFILES)")
     p.add_argument("--readme", default=Path("README.md"), type=Path)
     p.add_argument("--check", action="store_true", help="only compare; exit 1 if the README differs")
     p.set_defaults(handler=readme_results)
