@@ -33,8 +33,7 @@ import numpy as np
 from cw_distillation import evaluate, plan
 from cw_distillation.attacks.registry import OUR_ATTACKS, RUNNERS
 from cw_distillation.config import workflow_config
-from cw_distillation.data.prepare import load_dataset
-from cw_distillation.models import load_model, predict_logits
+from cw_distillation.steps.attacking import network_and_images
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
@@ -57,15 +56,14 @@ def jobs(config: dict, model: str) -> list[str]:
     return variants
 
 
-def pairs_of(config: dict, dataset: str, model: str, variant: str, y_pred: np.ndarray,
-             y_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def pairs_of(config: dict, model: str, variant: str, images: np.ndarray, labels: np.ndarray) -> tuple:
     """(test image index, goal: the target, or the label of an untargeted attack) of each of the job's
-    pairs, as `cw-distillation attack` makes them."""
+    pairs, as `cw-distillation attack` makes them from the first correctly classified test images."""
     attack, _, targets = plan.attack_spec(config, model, variant)
-    images, _ = evaluate.select_images(y_pred, y_test, plan.attack_images(config, dataset, variant))
+    n = plan.attack_images(config, config["datasets"][0], variant)
     if RUNNERS[attack].targeted:
-        return evaluate.target_pairs(images, y_test[images], targets, config["seed"])
-    return images, y_test[images]
+        return evaluate.target_pairs(images[:n], labels[images[:n]], targets, config["seed"])
+    return images[:n], labels[images[:n]]
 
 
 def timed(fn, model, x: np.ndarray, goal: np.ndarray, k: int, per_pair: dict, options: dict):
@@ -97,18 +95,16 @@ def main() -> None:
     config = workflow_config([args.configfile], SCHEMA)
     name = args.model.stem
     dataset = config["datasets"][0]
-    arrays = load_dataset(args.data)
-    model = load_model(args.model, dataset)
-    pool = min(len(arrays["y_test"]), 2000)
-    y_pred = predict_logits(model, arrays["x_test"][:pool]).argmax(1)
-    y_test = arrays["y_test"][:pool]
+    # the attack step's own choice of images: the first n_images the network classifies correctly
+    model, arrays, images, _ = network_and_images(argparse.Namespace(
+        data=args.data, model=args.model, dataset=dataset, n_images=config["attacks"]["n_images"][dataset]))
     batch = config["attacks"]["batch_size"]
     print(f"{name} ({dataset}), batch size {batch}; C&W: {args.steps}-step runs x the Adam steps per pair of "
           f"{args.reference}; others: the real attack on {args.pairs} pairs")
     print("| job | pairs | measured | projected hours |\n|---|---|---|---|")
     for variant in args.only or jobs(config, name):
         attack, options, _ = plan.attack_spec(config, name, variant)
-        index, goal = pairs_of(config, dataset, name, variant, y_pred, y_test)
+        index, goal = pairs_of(config, name, variant, images, arrays["y_test"])
         runner = RUNNERS[attack]
         fn = getattr(importlib.import_module(runner.module), runner.function)
         x, label = arrays["x_test"][index], arrays["y_test"][index]
