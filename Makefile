@@ -29,7 +29,7 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: replicate figures test test-slurm lint report readme job-times dry-run audit store-check unlock clean-venv help gpu-check-inputs
+.PHONY: replicate figures test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
 
 help:
 	@echo "make replicate [PROFILE=quick|mnist10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
@@ -45,6 +45,8 @@ help:
 	@echo "make job-times paper_outputs/PROFILE/tables/job_times from the run's benchmark files"
 	@echo "make readme    the README's results block from paper_outputs/*/REPORT.md (and job_times)"
 	@echo "make store-check  verify every entry of store/PROFILE"
+	@echo "make save-inflight  copy the running attack jobs' checkpoints into store/PROFILE/inflight (commit it:"
+	@echo "               make replicate resumes them on another machine)"
 	@echo "make unlock    remove the lock a killed run left (only when no other run is going)"
 	@echo "make gpu-check-inputs  .gpu_check/ and .whl/ for benchmarks/gpu_check.sh on a JAX GPU machine"
 	@echo "make clean-venv   remove .venv"
@@ -89,6 +91,9 @@ figures: $(STAMP)
 
 store-check: $(STAMP)
 	$(BIN)/cw-distillation store check store/$(PROFILE)
+
+save-inflight: $(STAMP)
+	$(BIN)/cw-distillation store save-inflight --store store/$(PROFILE) --results results/$(PROFILE)
 
 unlock: $(STAMP)
 	$(BIN)/snakemake --unlock $(SNAKEMAKE_OPTS)

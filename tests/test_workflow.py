@@ -331,6 +331,23 @@ def test_a_changed_byte_in_a_stored_network_is_refused_and_it_is_retrained(tiny_
     assert "store/tiny/models/mnist/standard.keras: SHA-256" in result.stderr and "refused" in result.stderr
 
 
+def test_a_checkpoint_saved_in_the_store_reaches_the_job_on_a_fresh_copy(tiny_run, tmp_path):
+    fresh = fresh_copy_with_store(tiny_run, tmp_path)
+    rel = "attacks/mnist/standard/fgs"
+    for entry in (fresh / "store/tiny").glob("attacks/mnist/standard/fgs.*"):
+        entry.unlink()  # the job is computed, not restored
+    saved = fresh / "store/tiny/inflight/attacks/mnist/standard/.fgs.checkpoint.npz"
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes(b"PK\x03\x04 cut off on another machine")  # not a usable checkpoint: the job says so
+    result = snakemake(f"results/tiny/{rel}.json", "--cores", "1", "--directory", str(fresh), "--configfile",
+                       str(TINY), str(tiny_run / "publish.yaml"), cwd=fresh)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = (fresh / "results/tiny/logs/attack_mnist_standard_fgs.log").read_text()
+    [line] = [x for x in log.splitlines() if "discarding" in x]
+    assert "results/tiny/attacks/mnist/standard/.fgs.checkpoint.npz" in line, "the saved checkpoint was copied beside"
+    assert (fresh / f"store/tiny/{rel}.npz.store.json").exists() and not saved.exists(), "published; saved copy gone"
+
+
 def attack_command(run: Path, out: Path, checkpoint_minutes: float) -> list[str]:
     """C&W L2 on the tiny distilled network, long enough to be killed in the middle."""
     options = '{"binary_search_steps": 6, "max_iterations": 300, "learning_rate": 0.01, "initial_const": 0.001}'

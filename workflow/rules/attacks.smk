@@ -27,8 +27,10 @@ rule attack:
         batch_size=ATTACK_CFG["batch_size"],
         seed=config["seed"],
         checkpoint_minutes=config["checkpoint_minutes"],
+        resume=resume,
     shell:
-        step(
+        "{params.resume}"
+        + step(
             "cw-distillation attack --attack {params.attack} --options {params.options:q} --targets {params.targets}"
             " --dataset {wildcards.dataset} --data {input.data} --model {input.model} --n-images {params.n_images}"
             " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --seed {params.seed}"

@@ -4,7 +4,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from cw_distillation import plan, store
+from cw_distillation import inflight, plan, store
 from cw_distillation.attacks.registry import OUR_ATTACKS
 from cw_distillation.config import (
     backend_warning,
@@ -309,4 +309,16 @@ def publish(wildcards, output):
     return (
         f" && cw-distillation store put --store {shlex.quote(STORE)} --results {RESULTS}"
         f" --parts {shlex.quote(parts)} {' '.join(map(shlex.quote, files))}"
+    )
+
+
+def resume(wildcards, output):
+    """The shell head that copies the attack job's checkpoint saved in the store's inflight/
+    (a run cut off on another machine: README, When a run is killed) beside its output, where
+    results/ has none; empty when there is nothing to copy."""
+    if inflight.saved_for(Path(STORE), Path(RESULTS), Path(output.result)) is None:
+        return ""
+    return (
+        f"cw-distillation store resume --store {shlex.quote(STORE)} --results {RESULTS}"
+        f" {shlex.quote(output.result)} && "
     )

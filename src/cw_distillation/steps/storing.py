@@ -3,6 +3,8 @@
 The workflow calls ``put`` after each storable job (when ``store.publish`` is on) and
 ``restore`` instead of the job when the store holds a verified entry for it; both take the
 job's parts (``cw_distillation.store``) as JSON, computed by the workflow from its config.
+``save-inflight`` and ``resume`` carry the checkpoints of unfinished attack jobs in the store
+(``cw_distillation.inflight``).
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ def _rel(results: Path, path: str) -> str:
 
 
 def put(args: argparse.Namespace) -> int:
-    from cw_distillation import store
+    from cw_distillation import inflight, store
 
     results, target = Path(args.results), Path(args.store)
     parts = json.loads(args.parts)
     for path in args.files:
         entry = store.put(target, results, _rel(results, path), parts)
         log.info("stored %s as %s (key %s)", path, entry, store.key_of(parts)[:12])
+    if parts.get("kind") == "attack" and inflight.discard(target, results, Path(args.files[0])):
+        log.info("its saved in-flight checkpoint removed from %s/%s", target, inflight.INFLIGHT)
     return 0
 
 
@@ -60,6 +64,26 @@ def restore(args: argparse.Namespace) -> int:
     for path in args.files:
         store.restore(source, results, _rel(results, path), parts)
         log.info("restored %s from %s (key %s): no job ran", path, source, store.key_of(parts)[:12])
+    return 0
+
+
+def save_inflight(args: argparse.Namespace) -> int:
+    from cw_distillation import inflight
+
+    saved = inflight.save(Path(args.store), Path(args.results))
+    where = Path(args.store) / inflight.INFLIGHT
+    for rel in saved:
+        log.info("saved %s/%s", where, rel)
+    log.info("%d in-flight checkpoint(s) in %s: commit the store to carry them to another machine", len(saved), where)
+    return 0
+
+
+def resume(args: argparse.Namespace) -> int:
+    from cw_distillation import inflight
+
+    local = inflight.resume(Path(args.store), Path(args.results), Path(args.out))
+    if local is not None:
+        log.info("%s: the job resumes from the checkpoint saved in %s/%s", local, args.store, inflight.INFLIGHT)
     return 0
 
 
@@ -106,6 +130,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--store", help="default the profile's store.dir, else store/<profile>")
     q.add_argument("files", nargs="+", help="files under the results folder")
     q.set_defaults(handler=add)
+    q = actions.add_parser("save-inflight", help="copy the running attack jobs' checkpoints into the store's inflight/")
+    q.add_argument("--store", required=True, help="the store folder, e.g. store/cifar10")
+    q.add_argument("--results", required=True, help="the profile's results folder (results/<profile>)")
+    q.set_defaults(handler=save_inflight)
+    q = actions.add_parser("resume", help="copy an attack job's checkpoint saved in the store beside its output")
+    q.add_argument("--store", required=True, help="the store folder")
+    q.add_argument("--results", required=True, help="the profile's results folder (results/<profile>)")
+    q.add_argument("out", help="the attack job's result file (results/<profile>/attacks/.../<attack>.npz)")
+    q.set_defaults(handler=resume)
     q = actions.add_parser("check", help="verify every entry of a store folder")
     q.add_argument("store", help="the store folder, e.g. store/mnist10")
     q.set_defaults(handler=check)

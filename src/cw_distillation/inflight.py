@@ -1,0 +1,84 @@
+"""Checkpoints of attack jobs still running when a machine stops, carried in the store.
+
+A long job (a CIFAR-10 C&W attack: an hour or more on a CPU) can outlive the session that
+started it, and a new machine starts with an empty results/. ``save`` copies every attack
+checkpoint under results/<profile>/ into store/<profile>/inflight/ (the same relative
+paths), which is committed with the store; before an attack job starts, the workflow
+copies its saved checkpoint back (``saved_for`` / ``resume``) where results/ has none.
+Nothing here decides what a result is: the attack step checks a checkpoint's fingerprint
+(its job's network, images, targets and options) and discards, with a warning, one that
+belongs to other inputs, so a stale saved checkpoint costs a restart, never a wrong result.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from cw_distillation.files import atomic_path
+
+INFLIGHT = "inflight"
+PATTERN = ".*.checkpoint.npz"  # steps/attacking.py's checkpoint_path: beside the output, hidden
+
+
+def _checkpoint(out: Path) -> Path:
+    from cw_distillation.steps.attacking import checkpoint_path
+
+    return checkpoint_path(out)
+
+
+def _rel(results: Path, path: Path) -> Path:
+    try:
+        return path.resolve().relative_to(results.resolve())
+    except ValueError:
+        raise ValueError(f"{path} is not under the results folder {results}") from None
+
+
+def save(store: Path, results: Path) -> list[str]:
+    """Make store/inflight/ hold exactly the attack checkpoints now under ``results``; their
+    relative paths. Saved checkpoints of jobs that have since finished are removed."""
+    found = sorted(p.relative_to(results).as_posix() for p in results.rglob(PATTERN) if p.is_file())
+    target = store / INFLIGHT
+    for rel in found:
+        with atomic_path(target / rel) as tmp:
+            shutil.copyfile(results / rel, tmp)
+    if target.is_dir():
+        for old in sorted(target.rglob("*"), reverse=True):  # files before their folders
+            if old.is_file() and old.relative_to(target).as_posix() not in found:
+                old.unlink()
+            elif old.is_dir() and not any(old.iterdir()):
+                old.rmdir()
+        if not any(target.iterdir()):
+            target.rmdir()
+    return found
+
+
+def saved_for(store: Path, results: Path, out: Path) -> Path | None:
+    """The saved checkpoint of the attack job writing ``out``, where results/ has none of its own."""
+    local = _checkpoint(out)
+    saved = store / INFLIGHT / _rel(results, local)
+    return saved if saved.is_file() and not local.exists() else None
+
+
+def resume(store: Path, results: Path, out: Path) -> Path | None:
+    """Copy the saved checkpoint of the job writing ``out`` beside it; the copy, or None."""
+    saved = saved_for(store, results, out)
+    if saved is None:
+        return None
+    local = _checkpoint(out)
+    with atomic_path(local) as tmp:
+        shutil.copyfile(saved, tmp)
+    return local
+
+
+def discard(store: Path, results: Path, out: Path) -> bool:
+    """Remove the saved checkpoint of the job that wrote ``out`` (it has finished); whether there was one."""
+    saved = store / INFLIGHT / _rel(results, _checkpoint(out))
+    if not saved.is_file():
+        return False
+    saved.unlink()
+    for folder in saved.relative_to(store).parents[:-1]:  # inflight/... up to inflight itself
+        path = store / folder
+        if path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+    return True
