@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 from cw_distillation.files import atomic_path
+from cw_distillation.store import rel_path
 
 INFLIGHT = "inflight"
 PATTERN = ".*.checkpoint.npz"  # steps/attacking.py's checkpoint_path: beside the output, hidden
@@ -25,13 +26,6 @@ def _checkpoint(out: Path) -> Path:
     from cw_distillation.steps.attacking import checkpoint_path
 
     return checkpoint_path(out)
-
-
-def _rel(results: Path, path: Path) -> Path:
-    try:
-        return path.resolve().relative_to(results.resolve())
-    except ValueError:
-        raise ValueError(f"{path} is not under the results folder {results}") from None
 
 
 def save(store: Path, results: Path) -> list[str]:
@@ -56,7 +50,7 @@ def save(store: Path, results: Path) -> list[str]:
 def saved_for(store: Path, results: Path, out: Path) -> Path | None:
     """The saved checkpoint of the attack job writing ``out``, where results/ has none of its own."""
     local = _checkpoint(out)
-    saved = store / INFLIGHT / _rel(results, local)
+    saved = store / INFLIGHT / rel_path(results, local)
     return saved if saved.is_file() and not local.exists() else None
 
 
@@ -73,7 +67,7 @@ def resume(store: Path, results: Path, out: Path) -> Path | None:
 
 def discard(store: Path, results: Path, out: Path) -> bool:
     """Remove the saved checkpoint of the job that wrote ``out`` (it has finished); whether there was one."""
-    saved = store / INFLIGHT / _rel(results, _checkpoint(out))
+    saved = store / INFLIGHT / rel_path(results, _checkpoint(out))
     if not saved.is_file():
         return False
     saved.unlink()

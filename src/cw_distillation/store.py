@@ -342,6 +342,14 @@ def _entry_to_use(store: Path, results: Path, rel: str, parts: dict) -> tuple[bo
     return True, None
 
 
+def rel_path(results: Path, path: str | Path) -> str:
+    """``path`` relative to the results folder (the name a stored file has in the store)."""
+    try:
+        return Path(path).resolve().relative_to(results.resolve()).as_posix()
+    except ValueError:
+        raise ValueError(f"{path} is not under the results folder {results}") from None
+
+
 def put(store: Path, results: Path, rel: str, parts: dict) -> Path:
     """Copy ``results/rel`` and its manifest into the store, then write its record (last,
     so that a half-copied entry never looks whole)."""

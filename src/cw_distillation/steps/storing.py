@@ -17,20 +17,13 @@ from pathlib import Path
 log = logging.getLogger("cw_distillation")
 
 
-def _rel(results: Path, path: str) -> str:
-    try:
-        return Path(path).resolve().relative_to(results.resolve()).as_posix()
-    except ValueError:
-        raise ValueError(f"{path} is not under the results folder {results}") from None
-
-
 def put(args: argparse.Namespace) -> int:
     from cw_distillation import inflight, store
 
     results, target = Path(args.results), Path(args.store)
     parts = json.loads(args.parts)
     for path in args.files:
-        entry = store.put(target, results, _rel(results, path), parts)
+        entry = store.put(target, results, store.rel_path(results, path), parts)
         log.info("stored %s as %s (key %s)", path, entry, store.key_of(parts)[:12])
     if parts.get("kind") == "attack" and inflight.discard(target, results, Path(args.files[0])):
         log.info("its saved in-flight checkpoint removed from %s/%s", target, inflight.INFLIGHT)
@@ -47,7 +40,7 @@ def add(args: argparse.Namespace) -> int:
     results = Path(args.results or f"results/{config['profile']}")
     target = Path(args.store or config["store"]["dir"] or f"store/{config['profile']}")
     for path in args.files:
-        rel = _rel(results, path)
+        rel = store.rel_path(results, path)
         parts = store.parts_for(config, rel)
         if parts is None:
             raise ValueError(f"{path}: the store keeps networks, logits, attack, fragility and transfer results only")
@@ -62,7 +55,7 @@ def restore(args: argparse.Namespace) -> int:
     results, source = Path(args.results), Path(args.store)
     parts = json.loads(args.parts)
     for path in args.files:
-        store.restore(source, results, _rel(results, path), parts)
+        store.restore(source, results, store.rel_path(results, path), parts)
         log.info("restored %s from %s (key %s): no job ran", path, source, store.key_of(parts)[:12])
     return 0
 
