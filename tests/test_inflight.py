@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cw_distillation import inflight
 
 
@@ -13,22 +15,36 @@ def folders(tmp_path: Path) -> tuple[Path, Path]:
     return store, results
 
 
-def test_save_copies_every_attack_checkpoint_and_forgets_finished_ones(tmp_path):
+def test_save_copies_every_attack_checkpoint_and_forgets_only_finished_jobs(tmp_path):
     store, results = folders(tmp_path)
     running = results / "attacks/mnist/standard/.l2.checkpoint.npz"
     running.write_bytes(b"l2 state")
-    (results / "attacks/mnist/standard/l2.npz").write_bytes(b"not a checkpoint")
-    stale = store / "inflight/attacks/cifar10/distilled_T100/.l0.checkpoint.npz"
-    stale.parent.mkdir(parents=True)
-    stale.write_bytes(b"a job that has finished since")
+    (results / "attacks/mnist/standard/linf.npz").write_bytes(b"a finished job's result")
+    finished = store / "inflight/attacks/mnist/standard/.linf.checkpoint.npz"
+    not_yet_resumed = store / "inflight/attacks/cifar10/distilled_T100/.l0.checkpoint.npz"
+    for path in (finished, not_yet_resumed):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"saved state")
 
     assert inflight.save(store, results) == ["attacks/mnist/standard/.l2.checkpoint.npz"]
     assert (store / "inflight/attacks/mnist/standard/.l2.checkpoint.npz").read_bytes() == b"l2 state"
-    assert not (store / "inflight/attacks/cifar10").exists(), "the finished job's folders go with it"
+    assert not finished.exists(), "its job has finished here"
+    assert not_yet_resumed.read_bytes() == b"saved state", "its job has not run here: kept"
 
     running.unlink()
+    (results / "attacks/mnist/standard/l2.npz").write_bytes(b"result")
     assert inflight.save(store, results) == []
-    assert not (store / "inflight").exists()
+    assert not (store / "inflight/attacks/mnist").exists() and not_yet_resumed.exists()
+
+
+def test_save_refuses_a_results_folder_that_does_not_exist_and_keeps_what_is_saved(tmp_path):
+    store, _ = folders(tmp_path)
+    saved = store / "inflight/attacks/mnist/standard/.l2.checkpoint.npz"
+    saved.parent.mkdir(parents=True)
+    saved.write_bytes(b"saved state")
+    with pytest.raises(FileNotFoundError, match="results/q does not exist"):
+        inflight.save(store, tmp_path / "results/q")
+    assert saved.exists()
 
 
 def test_resume_copies_a_saved_checkpoint_only_where_results_has_none(tmp_path):

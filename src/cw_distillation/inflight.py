@@ -28,22 +28,27 @@ def _checkpoint(out: Path) -> Path:
     return checkpoint_path(out)
 
 
+def _output_of(checkpoint: Path) -> Path:
+    """The result file of the job a checkpoint belongs to (checkpoint_path's inverse)."""
+    return checkpoint.with_name(checkpoint.name.removeprefix(".").removesuffix(".checkpoint.npz") + ".npz")
+
+
 def save(store: Path, results: Path) -> list[str]:
-    """Make store/inflight/ hold exactly the attack checkpoints now under ``results``; their
-    relative paths. Saved checkpoints of jobs that have since finished are removed."""
+    """Copy every attack checkpoint now under ``results`` into store/inflight/; their relative
+    paths. A saved checkpoint whose job has finished here (its result exists) is removed; one
+    whose job has not (yet) run here is kept: nothing saved is lost before its job resumes."""
+    if not results.is_dir():
+        raise FileNotFoundError(f"results folder {results} does not exist: no checkpoint to save")
     found = sorted(p.relative_to(results).as_posix() for p in results.rglob(PATTERN) if p.is_file())
     target = store / INFLIGHT
     for rel in found:
         with atomic_path(target / rel) as tmp:
             shutil.copyfile(results / rel, tmp)
     if target.is_dir():
-        for old in sorted(target.rglob("*"), reverse=True):  # files before their folders
-            if old.is_file() and old.relative_to(target).as_posix() not in found:
-                old.unlink()
-            elif old.is_dir() and not any(old.iterdir()):
-                old.rmdir()
-        if not any(target.iterdir()):
-            target.rmdir()
+        for old in sorted(target.rglob(PATTERN)):
+            rel = old.relative_to(target)
+            if rel.as_posix() not in found and (results / _output_of(rel)).exists():
+                discard(store, results, results / _output_of(rel))
     return found
 
 
