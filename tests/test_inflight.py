@@ -75,3 +75,28 @@ def test_discard_removes_a_finished_jobs_saved_checkpoint_and_its_empty_folders(
     assert inflight.discard(store, results, out) is False
     inflight.discard(store, results, results / "attacks/mnist/distilled_T100/l0.npz")
     assert not (store / "inflight").exists() and store.is_dir()
+
+
+def test_training_checkpoints_travel_like_attack_ones(tmp_path):
+    """A 50-epoch training outlives a session: its per-epoch checkpoint
+    (checkpoints/<dataset>/<network>/checkpoint.npz) is saved, resumed where results/ has none,
+    and forgotten once the network (models/<dataset>/<network>.keras) exists."""
+    from cw_distillation import train
+
+    assert inflight.TRAINING_FILE == train.CHECKPOINT_FILE
+    store, results = folders(tmp_path)
+    out = results / "models/mnist/teacher_T100.keras"
+    local = results / "checkpoints/mnist/teacher_T100/checkpoint.npz"
+    assert inflight.checkpoint_of(out) == local
+    local.parent.mkdir(parents=True)
+    local.write_bytes(b"epoch 12")
+
+    assert inflight.save(store, results) == ["checkpoints/mnist/teacher_T100/checkpoint.npz"]
+    local.unlink()
+    assert inflight.resume(store, results, out) == local and local.read_bytes() == b"epoch 12"
+
+    out.parent.mkdir(parents=True)
+    out.write_bytes(b"the trained network")
+    local.unlink()
+    assert inflight.save(store, results) == []
+    assert not (store / "inflight").exists(), "its job has finished: the saved checkpoint goes"

@@ -1,13 +1,15 @@
-"""Checkpoints of attack jobs still running when a machine stops, carried in the store.
+"""Checkpoints of attack and training jobs still running when a machine stops, carried in the store.
 
-A long job (a CIFAR-10 C&W attack: an hour or more on a CPU) can outlive the session that
-started it, and a new machine starts with an empty results/. ``save`` copies every attack
-checkpoint under results/<profile>/ into store/<profile>/inflight/ (the same relative
-paths), which is committed with the store; before an attack job starts, the workflow
-copies its saved checkpoint back (``saved_for`` / ``resume``) where results/ has none.
-Nothing here decides what a result is: the attack step checks a checkpoint's fingerprint
-(its job's network, images, targets and options) and discards, with a warning, one that
-belongs to other inputs, so a stale saved checkpoint costs a restart, never a wrong result.
+A long job (a CIFAR-10 C&W attack or a 50-epoch training: hours on a CPU) can outlive the
+session that started it, and a new machine starts with an empty results/. ``save`` copies
+every attack and training checkpoint under results/<profile>/ into store/<profile>/inflight/
+(the same relative paths), which is committed with the store; before such a job starts, the
+workflow copies its saved checkpoint back (``saved_for`` / ``resume``) where results/ has
+none. Nothing here decides what a result is: the attack step checks a checkpoint's
+fingerprint (its job's network, images, targets and options) and discards, with a warning,
+one that belongs to other inputs, so a stale saved checkpoint costs a restart, never a wrong
+result; the training step refuses one written by another training (other data, temperature,
+batch size or seed), naming it.
 """
 
 from __future__ import annotations
@@ -19,42 +21,56 @@ from cw_distillation.files import atomic_path
 from cw_distillation.store import rel_path
 
 INFLIGHT = "inflight"
-PATTERN = ".*.checkpoint.npz"  # steps/attacking.py's checkpoint_path: beside the output, hidden
+ATTACK_PATTERN = ".*.checkpoint.npz"  # an attack's: beside its output, hidden
+TRAINING_FILE = "checkpoint.npz"  # a training's (train.CHECKPOINT_FILE): checkpoints/<dataset>/<network>/
+TRAINING_PATTERN = f"checkpoints/*/*/{TRAINING_FILE}"
 
 
-def _checkpoint(out: Path) -> Path:
-    from cw_distillation.steps.attacking import checkpoint_path
-
-    return checkpoint_path(out)
+def checkpoint_of(out: str | Path) -> Path:
+    """Where the job writing ``out`` keeps its checkpoint: a network's (models/<dataset>/<name>.keras)
+    in checkpoints/<dataset>/<name>/, an attack's beside its result, hidden."""
+    out = Path(out)
+    if out.suffix == ".keras":
+        return out.parents[2] / "checkpoints" / out.parent.name / out.stem / TRAINING_FILE
+    return out.with_name(f".{out.stem}.checkpoint.npz")
 
 
 def _output_of(checkpoint: Path) -> Path:
-    """The result file of the job a checkpoint belongs to (checkpoint_path's inverse)."""
+    """The output file of the job a checkpoint belongs to (checkpoint_of's inverse)."""
+    if checkpoint.name == TRAINING_FILE:
+        network = checkpoint.parent
+        return network.parents[2] / "models" / network.parent.name / f"{network.name}.keras"
     return checkpoint.with_name(checkpoint.name.removeprefix(".").removesuffix(".checkpoint.npz") + ".npz")
 
 
+def _checkpoints(root: Path) -> list[str]:
+    """Relative paths of every attack and training checkpoint under ``root``."""
+    found = [*root.rglob(ATTACK_PATTERN), *root.glob(TRAINING_PATTERN)]
+    return sorted(p.relative_to(root).as_posix() for p in found if p.is_file())
+
+
 def save(store: Path, results: Path) -> list[str]:
-    """Copy every attack checkpoint now under ``results`` into store/inflight/; their relative
-    paths. A saved checkpoint whose job has finished here (its result exists) is removed; one
-    whose job has not (yet) run here is kept: nothing saved is lost before its job resumes."""
+    """Copy every attack and training checkpoint now under ``results`` into store/inflight/;
+    their relative paths. A saved checkpoint whose job has finished here (its output exists)
+    is removed; one whose job has not (yet) run here is kept: nothing saved is lost before
+    its job resumes."""
     if not results.is_dir():
         raise FileNotFoundError(f"results folder {results} does not exist: no checkpoint to save")
-    found = sorted(p.relative_to(results).as_posix() for p in results.rglob(PATTERN) if p.is_file())
+    found = _checkpoints(results)
     target = store / INFLIGHT
     for rel in found:
         with atomic_path(target / rel) as tmp:
             shutil.copyfile(results / rel, tmp)
     if target.is_dir():
-        for old in sorted(target.rglob(PATTERN)):
-            rel = old.relative_to(target)
-            if rel.as_posix() not in found and (results / _output_of(rel)).exists():
-                discard(store, results, results / _output_of(rel))
+        for rel in _checkpoints(target):
+            if rel not in found and (results / _output_of(Path(rel))).exists():
+                discard(store, results, results / _output_of(Path(rel)))
     return found
 
 
 def saved_for(store: Path, results: Path, out: Path) -> Path | None:
-    """The saved checkpoint of the attack job writing ``out``, where results/ has none of its own."""
-    local = _checkpoint(out)
+    """The saved checkpoint of the job writing ``out``, where results/ has none of its own."""
+    local = checkpoint_of(out)
     saved = store / INFLIGHT / rel_path(results, local)
     return saved if saved.is_file() and not local.exists() else None
 
@@ -64,7 +80,7 @@ def resume(store: Path, results: Path, out: Path) -> Path | None:
     saved = saved_for(store, results, out)
     if saved is None:
         return None
-    local = _checkpoint(out)
+    local = checkpoint_of(out)
     with atomic_path(local) as tmp:
         shutil.copyfile(saved, tmp)
     return local
@@ -72,7 +88,7 @@ def resume(store: Path, results: Path, out: Path) -> Path | None:
 
 def discard(store: Path, results: Path, out: Path) -> bool:
     """Remove the saved checkpoint of the job that wrote ``out`` (it has finished); whether there was one."""
-    saved = store / INFLIGHT / rel_path(results, _checkpoint(out))
+    saved = store / INFLIGHT / rel_path(results, checkpoint_of(out))
     if not saved.is_file():
         return False
     saved.unlink()

@@ -313,12 +313,13 @@ def publish(wildcards, output):
 
 
 def resume(wildcards, output):
-    """The shell head that copies the attack job's checkpoint saved in the store's inflight/
-    (a run cut off on another machine: README, When a run is killed) beside its output, where
-    results/ has none; empty when there is nothing to copy."""
-    if inflight.saved_for(Path(STORE), Path(RESULTS), Path(output.result)) is None:
+    """The shell head that copies the attack or training job's checkpoint saved in the store's
+    inflight/ (a run cut off on another machine: README, When a run is killed) where its job
+    looks for it, where results/ has none; empty when there is nothing to copy. The job's
+    first output names it (an attack's result, a training's network)."""
+    if inflight.saved_for(Path(STORE), Path(RESULTS), Path(output[0])) is None:
         return ""
     return (
         f"cw-distillation store resume --store {shlex.quote(STORE)} --results {RESULTS}"
-        f" {shlex.quote(output.result)} && "
+        f" {shlex.quote(output[0])} && "
     )

@@ -23,9 +23,11 @@ rule train_standard:
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
         seed=train_seed,
+        resume=resume,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/standard",
     shell:
-        step(
+        "{params.resume}"
+        + step(
             "cw-distillation train --role standard --dataset {wildcards.dataset} --data {input.data} {params.split}"
             " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
             " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}",
@@ -55,9 +57,11 @@ rule train_half:
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
         seed=train_seed,
+        resume=resume,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/half_{{half}}",
     shell:
-        step(
+        "{params.resume}"
+        + step(
             "cw-distillation train --role half --half {wildcards.half} --dataset {wildcards.dataset} --data {input.data}"
             " {params.split} --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"
             " --checkpoint-dir {params.checkpoints} --out {output.model} --metrics {output.metrics}",
@@ -118,9 +122,11 @@ rule train_teacher:
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
         seed=train_seed,
+        resume=resume,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/teacher_T{{temperature}}",
     shell:
-        step(
+        "{params.resume}"
+        + step(
             "cw-distillation train --role teacher --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
             " --data {input.data} --init {input.init} {params.split} --epochs {params.epochs}"
             " --batch-size {params.batch_size} --seed {params.seed} --checkpoint-dir {params.checkpoints}"
@@ -179,9 +185,11 @@ rule train_distilled:
         epochs=epochs,
         batch_size=TRAINING["batch_size"],
         seed=train_seed,
+        resume=resume,
         checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/distilled_T{{temperature}}",
     shell:
-        step(
+        "{params.resume}"
+        + step(
             "cw-distillation train --role student --temperature {wildcards.temperature} --dataset {wildcards.dataset}"
             " --data {input.data} --init {input.init} --soft-labels {input.soft_labels} {params.split}"
             " --epochs {params.epochs} --batch-size {params.batch_size} --seed {params.seed}"

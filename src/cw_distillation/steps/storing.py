@@ -3,7 +3,7 @@
 The workflow calls ``put`` after each storable job (when ``store.publish`` is on) and
 ``restore`` instead of the job when the store holds a verified entry for it; both take the
 job's parts (``cw_distillation.store``) as JSON, computed by the workflow from its config.
-``save-inflight`` and ``resume`` carry the checkpoints of unfinished attack jobs in the store
+``save-inflight`` and ``resume`` carry the checkpoints of unfinished attack and training jobs in the store
 (``cw_distillation.inflight``).
 """
 
@@ -25,7 +25,7 @@ def put(args: argparse.Namespace) -> int:
     for path in args.files:
         entry = store.put(target, results, store.rel_path(results, path), parts)
         log.info("stored %s as %s (key %s)", path, entry, store.key_of(parts)[:12])
-    if parts.get("kind") == "attack" and inflight.discard(target, results, Path(args.files[0])):
+    if parts.get("kind") in ("attack", "model") and inflight.discard(target, results, Path(args.files[0])):
         log.info("its saved in-flight checkpoint removed from %s/%s", target, inflight.INFLIGHT)
     return 0
 
