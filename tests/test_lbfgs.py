@@ -80,3 +80,30 @@ def test_joint_problem_finds_the_same_distances_as_per_pair_runs(toy, pairs, sta
     joint = lbfgs(toy[0], x, target, label=label, **FAST, pairs_per_problem=len(x))
     assert joint.success.all()
     np.testing.assert_allclose(joint.l2, standard_result.l2[::7], rtol=0.1)
+
+
+def test_lbfgs_with_the_cw_objective_keeps_the_closest_successful_point_it_evaluated(
+    pairs, distilled_like, monkeypatch
+):
+    """At kappa = 0 the C&W objective's minimiser is the decision boundary, so L-BFGS-B's last
+    point lands on either side by rounding; like the C&W attacks, the attack keeps the best
+    successful point it evaluated. Forced here: the solver's last point is always the start
+    (a failure), so only a kept iterate can succeed."""
+    import scipy.optimize
+
+    x, target, label = (a[::3] for a in pairs)
+    real_minimize = scipy.optimize.minimize
+
+    def last_point_fails(fun, x0, **kw):
+        result = real_minimize(fun, x0, **kw)
+        result.x = x0  # the last point judged: no move at all
+        return result
+
+    monkeypatch.setattr(scipy.optimize, "minimize", last_point_fails)
+    kept = lbfgs(distilled_like, x, target, label=label, objective="cw", **FAST)
+    assert kept.meta["keep_best"] is True
+    assert kept.success.all()
+    last_only = lbfgs(distilled_like, x, target, label=label, objective="cw", keep_best=False, **FAST)
+    assert not last_only.success.any()
+    # the cross-entropy attack, as published, judges the solver's result alone
+    assert lbfgs(distilled_like, x[:1], target[:1], label=label[:1], **FAST).meta["keep_best"] is False

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from cw_distillation.attacks.registry import TABLE_ATTACKS, parse_variant
+from cw_distillation.attacks.registry import RANDOM_SUFFIX, TABLE_ATTACKS, parse_variant
 
 # Offsets of each training's seed from the config's, so that no two networks share one.
 SEED_OFFSETS = {"standard": 0, "init": 0, "teacher": 1, "distilled": 2, "half_a": 3, "half_b": 4}
@@ -41,13 +41,16 @@ def train_seed(seed: int, name: str) -> int:
 
 
 def attack_spec(config: dict, model: str, variant: str) -> tuple[str, dict[str, Any], str]:
-    """(attack, options, targets) of an attack variant: the base attack, its config, and the fix it applies."""
+    """(attack, options, targets) of an attack variant: the base attack, its config, the fix it
+    applies, and the options the config adds to that variant (``attacks.variant_options``)."""
     attacks = config["attacks"]
     table, fix, divide_by_t, random = parse_variant(variant)
     if divide_by_t:  # the paper's fix: F'(x) = softmax(Z(x) / T)
         fix = {**fix, "output_temperature": model_temperature(model)}
     spec = TABLE_ATTACKS[table]
-    return spec.runner, {**attacks[spec.options_key], **spec.fixed, **fix}, "random" if random else "all"
+    added = attacks.get("variant_options", {}).get(variant.removesuffix(RANDOM_SUFFIX), {})
+    options = {**attacks[spec.options_key], **spec.fixed, **fix, **added}
+    return spec.runner, options, "random" if random else "all"
 
 
 def attack_images(config: dict, dataset: str, variant: str) -> int:
