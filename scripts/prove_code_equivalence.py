@@ -18,7 +18,14 @@ and attacks. This script checks a refactoring instead of trusting it:
    A kind with any differing result, or none in the tiny run, or named with --exclude (a
    change meant to alter results), is not recorded, and its stored results are recomputed.
 
-    python scripts/prove_code_equivalence.py OLD_REF [--exclude KIND ...] [--cores 2] [--keep] [--runs DIR]
+A change may be meant to alter some jobs of a kind and keep the rest: L-BFGS with the C&W
+objective got new options while L-BFGS as published did not. ``--rekeyed VARIANT`` leaves that
+attack variant's results out of the comparison, after checking that its jobs' parts (their
+options) differ under the two codes, so that their keys change whatever is recorded and the
+store recomputes them; the record's evidence names them.
+
+    python scripts/prove_code_equivalence.py OLD_REF [--exclude KIND ...] [--rekeyed VARIANT ...]
+        [--cores 2] [--keep] [--runs DIR]
 
 The evidence is the tiny profile only: exactness on the tiny networks, not on the real ones.
 The suite's exactness tests (tests/test_cw_*.py) must pass as well before a commit.
@@ -98,6 +105,36 @@ def run_tiny(tree: Path, work: Path, cores: int) -> None:
         raise SystemExit(f"the tiny run with {tree}'s code failed (exit {rc}); its log: {work / 'snakemake.log'}")
 
 
+def job_parts(tree: Path, rel: str) -> dict | None:
+    """The store parts, less the code digest, of the tiny job writing results/tiny/``rel``
+    under a tree's code and config."""
+    code = ("import json, sys; from cw_distillation import store; "
+            "from cw_distillation.config import workflow_config; "
+            "config = workflow_config([sys.argv[1]], sys.argv[2]); "
+            "parts = store.parts_for(config, sys.argv[3]); "
+            "print(json.dumps(parts and {k: v for k, v in parts.items() if k != 'code'}, sort_keys=True))")
+    out = subprocess.run([sys.executable, "-c", code, str(tiny_config(tree)),
+                          str(tree / "workflow/schemas/config.schema.yaml"), rel],
+                         env=env_for(tree), capture_output=True, text=True, check=True, cwd=tree).stdout
+    return json.loads(out)
+
+
+def rekeyed_files(old_tree: Path, files: list[str], variants: list[str]) -> set[str]:
+    """The results/tiny/ files of ``variants`` (attack variants, e.g. lbfgs_cw); SystemExit where
+    one's job has the same parts under both codes (the store would answer it with the old result)."""
+    chosen = {f for f in files if f.startswith("results/tiny/attacks/")
+              and f.rsplit("/", 1)[1].split(".")[0] in variants}
+    found = {f.rsplit("/", 1)[1].split(".")[0] for f in chosen}
+    if set(variants) - found:
+        raise SystemExit(f"--rekeyed: no result of {sorted(set(variants) - found)} in the tiny run")
+    for f in sorted(chosen):
+        rel = f.removeprefix("results/tiny/")
+        if job_parts(old_tree, rel) == job_parts(REPO, rel):
+            raise SystemExit(f"--rekeyed: {rel}'s job has the same parts under both codes, so the store would "
+                             "answer it with the old result; change its options or leave it compared")
+    return chosen
+
+
 def kind_of(rel: str) -> str | None:
     """The store's kind of a file under results/tiny/ (None: not a stored kind of result)."""
     from cw_distillation.attacks.registry import RUNNERS, TABLE_ATTACKS, parse_variant
@@ -141,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("old_ref", help="the git commit whose code the stored results were made with")
     parser.add_argument("--exclude", nargs="*", default=[], metavar="KIND",
                         help="kinds whose change is meant to alter results: never recorded")
+    parser.add_argument("--rekeyed", nargs="*", default=[], metavar="VARIANT",
+                        help="attack variants whose options changed (so their keys do): left out of the comparison")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
     parser.add_argument("--runs", type=Path, help="a scratch folder kept (--keep) by an earlier call with the same "
@@ -176,10 +215,13 @@ def main(argv: list[str] | None = None) -> int:
                 kind = kind_of(path.removeprefix("results/tiny/"))
                 if kind:
                     files.setdefault(kind, []).append(path)
+        rekeyed = rekeyed_files(old_tree, [f for fs in files.values() for f in fs], args.rekeyed)
         evidence = {}
         for kind in changed:
-            same = [f for f in files.get(kind, []) if f not in differing]
-            n = len(files.get(kind, []))
+            left_out = sorted(f for f in files.get(kind, []) if f in rekeyed)
+            kept = [f for f in files.get(kind, []) if f not in rekeyed]
+            same = [f for f in kept if f not in differing]
+            n = len(kept)
             why = ("excluded (--exclude)" if kind in args.exclude else
                    "no result of this kind in the tiny run" if not n else
                    f"{n - len(same)} of its {n} results differ" if len(same) < n else None)
@@ -189,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
                 evidence[kind] = (f"tiny profile end to end under both codes: all {len(same)} results of this kind "
                                   f"under {results.relative_to(scratch / 'new-run')} the same (SHA-256, or only "
                                   "wall-clock fields differ)")
+                if left_out:
+                    evidence[kind] += (f"; left out, their options changed so their keys did (--rekeyed): "
+                                       f"{', '.join(f.removeprefix('results/tiny/') for f in left_out)}")
         added = record(old, new, old_commit, new_ref, evidence)
         print(f"recorded {len(added)} equivalences in {EQUIVALENCES.relative_to(REPO)}: "
               f"{', '.join(r['kind'] for r in added) or 'none new'}")

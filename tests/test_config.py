@@ -15,6 +15,7 @@ PROFILES = {
     "quick": REPO / "config/config.yaml",
     "mnist10": REPO / "config/mnist10.yaml",
     "cifar10": REPO / "config/cifar10.yaml",
+    "mnist50": REPO / "config/mnist50.yaml",
     "paper": REPO / "config/paper.yaml",
     "tiny": REPO / "config/tiny.yaml",
 }
