@@ -24,8 +24,13 @@ attack variant's results out of the comparison, after checking that its jobs' pa
 options) differ under the two codes, so that their keys change whatever is recorded and the
 store recomputes them; the record's evidence names them.
 
+A change may also add a choice whose new default alters results while its other value keeps
+the old behaviour (attacks.images: common, paired images, against each): ``--new-config YAML``
+runs the new code with that config added, so that it is compared under the old behaviour; the
+record's evidence names it.
+
     python scripts/prove_code_equivalence.py OLD_REF [--exclude KIND ...] [--rekeyed VARIANT ...]
-        [--cores 2] [--keep] [--runs DIR]
+        [--new-config YAML] [--cores 2] [--keep] [--runs DIR]
 
 The evidence is the tiny profile only: exactness on the tiny networks, not on the real ones.
 The suite's exactness tests (tests/test_cw_*.py) must pass as well before a commit.
@@ -93,11 +98,15 @@ def imported_from(tree: Path) -> Path:
     return Path(out)
 
 
-def run_tiny(tree: Path, work: Path, cores: int) -> None:
+def run_tiny(tree: Path, work: Path, cores: int, extra: str | None = None) -> None:
     work.mkdir(parents=True)
     (work / "no-store.yaml").write_text("store: {dir: null, publish: false}\n")
+    configs = [str(tiny_config(tree)), str(work / "no-store.yaml")]
+    if extra:
+        (work / "extra.yaml").write_text(extra + "\n")
+        configs.append(str(work / "extra.yaml"))
     cmd = [str(BIN / "snakemake"), "-s", str(tree / "Snakefile"), "--cores", str(cores), "--directory", str(work),
-           "--configfile", str(tiny_config(tree)), str(work / "no-store.yaml")]
+           "--configfile", *configs]
     print(f"running the tiny profile with the code of {tree} in {work} ...", flush=True)
     with open(work / "snakemake.log", "w") as log:
         rc = subprocess.run(cmd, env=env_for(tree), cwd=work, stdout=log, stderr=subprocess.STDOUT).returncode
@@ -105,21 +114,22 @@ def run_tiny(tree: Path, work: Path, cores: int) -> None:
         raise SystemExit(f"the tiny run with {tree}'s code failed (exit {rc}); its log: {work / 'snakemake.log'}")
 
 
-def job_parts(tree: Path, rel: str) -> dict | None:
+def job_parts(tree: Path, rel: str, extra: Path | None = None) -> dict | None:
     """The store parts, less the code digest, of the tiny job writing results/tiny/``rel``
-    under a tree's code and config."""
+    under a tree's code and config (and the config file ``extra``)."""
     code = ("import json, sys; from cw_distillation import store; "
             "from cw_distillation.config import workflow_config; "
-            "config = workflow_config([sys.argv[1]], sys.argv[2]); "
-            "parts = store.parts_for(config, sys.argv[3]); "
+            "config = workflow_config(sys.argv[3:], sys.argv[1]); "
+            "parts = store.parts_for(config, sys.argv[2]); "
             "print(json.dumps(parts and {k: v for k, v in parts.items() if k != 'code'}, sort_keys=True))")
-    out = subprocess.run([sys.executable, "-c", code, str(tiny_config(tree)),
-                          str(tree / "workflow/schemas/config.schema.yaml"), rel],
+    configs = [str(tiny_config(tree)), *([str(extra)] if extra else [])]
+    out = subprocess.run([sys.executable, "-c", code, str(tree / "workflow/schemas/config.schema.yaml"), rel,
+                          *configs],
                          env=env_for(tree), capture_output=True, text=True, check=True, cwd=tree).stdout
     return json.loads(out)
 
 
-def rekeyed_files(old_tree: Path, files: list[str], variants: list[str]) -> set[str]:
+def rekeyed_files(old_tree: Path, files: list[str], variants: list[str], extra: Path | None) -> set[str]:
     """The results/tiny/ files of ``variants`` (attack variants, e.g. lbfgs_cw); SystemExit where
     one's job has the same parts under both codes (the store would answer it with the old result)."""
     chosen = {f for f in files if f.startswith("results/tiny/attacks/")
@@ -129,7 +139,7 @@ def rekeyed_files(old_tree: Path, files: list[str], variants: list[str]) -> set[
         raise SystemExit(f"--rekeyed: no result of {sorted(set(variants) - found)} in the tiny run")
     for f in sorted(chosen):
         rel = f.removeprefix("results/tiny/")
-        if job_parts(old_tree, rel) == job_parts(REPO, rel):
+        if job_parts(old_tree, rel) == job_parts(REPO, rel, extra):
             raise SystemExit(f"--rekeyed: {rel}'s job has the same parts under both codes, so the store would "
                              "answer it with the old result; change its options or leave it compared")
     return chosen
@@ -180,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="kinds whose change is meant to alter results: never recorded")
     parser.add_argument("--rekeyed", nargs="*", default=[], metavar="VARIANT",
                         help="attack variants whose options changed (so their keys do): left out of the comparison")
+    parser.add_argument("--new-config", metavar="YAML",
+                        help="config added to the new code's run only (a new choice set to the old behaviour)")
     parser.add_argument("--cores", type=int, default=2)
     parser.add_argument("--keep", action="store_true", help="keep the scratch folders")
     parser.add_argument("--runs", type=Path, help="a scratch folder kept (--keep) by an earlier call with the same "
@@ -204,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"code digests changed for: {', '.join(changed)}")
         if not args.runs:
             run_tiny(old_tree, scratch / "old-run", args.cores)
-            run_tiny(REPO, scratch / "new-run", args.cores)
+            run_tiny(REPO, scratch / "new-run", args.cores, args.new_config)
         comparison = load_comparison()
         differ = comparison.compare_trees(scratch / "old-run", scratch / "new-run", "tiny")
         differing = {d.split(":", 1)[0] for d in differ}
@@ -215,7 +227,9 @@ def main(argv: list[str] | None = None) -> int:
                 kind = kind_of(path.removeprefix("results/tiny/"))
                 if kind:
                     files.setdefault(kind, []).append(path)
-        rekeyed = rekeyed_files(old_tree, [f for fs in files.values() for f in fs], args.rekeyed)
+        extra = scratch / "new-run" / "extra.yaml"
+        rekeyed = rekeyed_files(old_tree, [f for fs in files.values() for f in fs], args.rekeyed,
+                                extra if extra.is_file() else None)
         evidence = {}
         for kind in changed:
             left_out = sorted(f for f in files.get(kind, []) if f in rekeyed)
@@ -231,6 +245,8 @@ def main(argv: list[str] | None = None) -> int:
                 evidence[kind] = (f"tiny profile end to end under both codes: all {len(same)} results of this kind "
                                   f"under {results.relative_to(scratch / 'new-run')} the same (SHA-256, or only "
                                   "wall-clock fields differ)")
+                if args.new_config:
+                    evidence[kind] += f"; the new code's run with the config {args.new_config!r} added"
                 if left_out:
                     evidence[kind] += (f"; left out, their options changed so their keys did (--rekeyed): "
                                        f"{', '.join(f.removeprefix('results/tiny/') for f in left_out)}")

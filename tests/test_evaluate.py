@@ -27,6 +27,17 @@ def test_select_images_takes_the_first_correct_ones_and_counts_the_skipped():
         select_images(y_pred, y_true, 5)
 
 
+def test_select_images_of_several_networks_takes_those_every_one_gets_right():
+    """Paired comparisons: the standard and the distilled network attack the same images."""
+    y_true = np.array([0, 1, 2, 3, 4, 5])
+    standard = np.array([0, 7, 2, 3, 4, 5])
+    distilled = np.array([0, 1, 2, 7, 4, 5])
+    index, skipped = select_images(np.stack([standard, distilled]), y_true, 3)
+    np.testing.assert_array_equal(index, [0, 2, 4])
+    assert skipped == 2
+    np.testing.assert_array_equal(select_images(standard, y_true, 3)[0], [0, 2, 3])
+
+
 def test_all_targets_gives_the_nine_wrong_labels_of_each_image():
     image, target = all_targets(np.array([3, 0]))
     assert len(image) == len(target) == 18

@@ -103,3 +103,43 @@ def test_results_on_jax_have_keys_of_their_own_and_tensorflows_keys_name_no_back
         assert store.key_of(on_jax[rel]) != store.key_of(tensorflow[rel]), rel
     # The data are prepared by NumPy alone: one key for both.
     assert store.data_parts({**config, "backend": "jax"}, "mnist") == store.data_parts(config, "mnist")
+
+
+def test_paired_attacks_name_the_network_they_are_paired_with_and_others_keep_their_keys():
+    """attacks.images: common puts the images' other network into the key of the standard and
+    main distilled networks' attacks; each (the results stored before pairing) leaves every key
+    as it was, and the sweep's random-target variants never change."""
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    config = workflow_config([REPO / "config/tiny.yaml"], schema)
+    each = {**config, "attacks": {**config["attacks"], "images": "each"}}
+    rels = ("attacks/mnist/standard/l2.npz", "attacks/mnist/distilled_T100/fgs_divT.npz",
+            "attacks/mnist/distilled_T100/l2_random.npz")
+    paired = {rel: store.parts_for(config, rel) for rel in rels}
+    assert paired[rels[0]]["images"]["also_correct_for"] == [
+        store.key_of(store.model_parts(config, "mnist", "distilled_T100"))]
+    assert paired[rels[1]]["images"]["also_correct_for"] == [
+        store.key_of(store.model_parts(config, "mnist", "standard"))]
+    assert "images" not in paired[rels[2]]
+    for rel in rels:
+        assert "images" not in store.parts_for(each, rel), rel
+
+
+def test_a_stored_result_on_other_images_is_offered_for_reuse_only_to_the_same_job(tmp_path):
+    schema = REPO / "workflow/schemas/config.schema.yaml"
+    config = workflow_config([REPO / "config/tiny.yaml"], schema)
+    each = {**config, "attacks": {**config["attacks"], "images": "each"}}
+    rel = "attacks/mnist/standard/l2.json"
+    results, root = tmp_path / "results", tmp_path / "store"
+    (results / rel).parent.mkdir(parents=True)
+    (results / rel).write_text('{"an attack summary": "on the unpaired images"}')
+    from cw_distillation import provenance
+
+    provenance.write_manifest(results / rel, provenance.Step(command="attack", params={}, inputs=[]))
+    store.put(root, results, rel, store.parts_for(each, rel))
+
+    assert store.reusable(root, rel, store.parts_for(config, rel)) == root / rel
+    assert store.reusable(root, rel, store.parts_for(each, rel)) is None, "same images: restored, not reused"
+    other = {**config, "attacks": {**config["attacks"], "l2": {**config["attacks"]["l2"], "max_iterations": 7}}}
+    assert store.reusable(root, rel, store.parts_for(other, rel)) is None, "another job"
+    (root / rel).write_bytes(b"tampered")
+    assert store.reusable(root, rel, store.parts_for(config, rel)) is None, "an entry that does not verify"

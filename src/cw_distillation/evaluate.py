@@ -21,12 +21,14 @@ CASES = ("best", "average", "worst")
 def select_images(y_pred: np.ndarray, y_true: np.ndarray, n: int) -> tuple[np.ndarray, int]:
     """The first n images classified correctly: (indices (n,), how many were skipped before).
 
-    y_pred, y_true: (N,) int labels. Misclassified images have no meaningful targeted
-    attack (the paper's evaluation leaves them out), so they are skipped, and counted.
+    y_pred: (N,) int labels of one network, or (M, N) of several, which must then all be
+    right (paired comparisons attack the same images on every network); y_true: (N,).
+    Misclassified images have no meaningful targeted attack (the paper's evaluation leaves
+    them out), so they are skipped, and counted.
     """
-    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
-    assert y_pred.ndim == 1 and y_pred.shape == y_true.shape, (y_pred.shape, y_true.shape)
-    correct = np.flatnonzero(y_pred == y_true)
+    y_pred, y_true = np.atleast_2d(np.asarray(y_pred)), np.asarray(y_true)
+    assert y_pred.ndim == 2 and y_pred.shape[1:] == y_true.shape, (y_pred.shape, y_true.shape)
+    correct = np.flatnonzero((y_pred == y_true).all(axis=0))
     if len(correct) < n:
         raise ValueError(f"only {len(correct)} of {len(y_true)} images are classified "
                          f"correctly, fewer than the {n} asked for")

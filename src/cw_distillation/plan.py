@@ -53,6 +53,33 @@ def attack_spec(config: dict, model: str, variant: str) -> tuple[str, dict[str, 
     return spec.runner, options, "random" if random else "all"
 
 
+def image_networks(config: dict, model: str, variant: str) -> list[str]:
+    """The profile's other networks that must also classify an image correctly for an attack of
+    ``variant`` on ``model`` to attack it. With ``attacks.images: common`` the standard and the
+    main distilled network attack the same images, so that their rows compare pair by pair;
+    the temperature sweep's random-target variants, and every other network, keep their own."""
+    if not paired(config, model, variant):
+        return []
+    main = f"distilled_T{t_name(config['training']['main_temperature'])}"
+    return [m for m in ("standard", main) if m != model]
+
+
+def external_image_networks(config: dict, dataset: str, model: str, variant: str) -> list[str]:
+    """Networks of other profiles (.keras paths, ``attacks.images_also_correct_for``) that must
+    also classify an image correctly: mnist50 attacks mnist10's images."""
+    if not paired(config, model, variant):
+        return []
+    return list(config["attacks"]["images_also_correct_for"].get(dataset) or [])
+
+
+def paired(config: dict, model: str, variant: str) -> bool:
+    """Whether an attack of ``variant`` on ``model`` is one of the paired ones: the standard or
+    the main distilled network, not a random-target (sweep) variant, under ``images: common``."""
+    main = f"distilled_T{t_name(config['training']['main_temperature'])}"
+    return (config["attacks"]["images"] == "common" and model in ("standard", main)
+            and not variant.endswith(RANDOM_SUFFIX))
+
+
 def attack_images(config: dict, dataset: str, variant: str) -> int:
     """How many test images the variant attacks (the sweep's, or the dataset's capped per attack)."""
     attacks = config["attacks"]

@@ -208,6 +208,7 @@ def model_parts(config: dict, dataset: str, name: str) -> dict:
 def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
     attack, options, targets = plan.attack_spec(config, model, variant)
     return _on_backend(config, {
+        **_image_parts(config, dataset, model, variant),
         "kind": "attack", "dataset": dataset, "model_name": model, "variant": variant,
         "attack": attack, "options": options, "targets": targets,
         "n_images": plan.attack_images(config, dataset, variant),
@@ -216,6 +217,42 @@ def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
         "data": key_of(data_parts(config, dataset)),
         "code": code_key((*ATTACK_CODE, attack_module(attack)), f"attack:{attack}"),
     })
+
+
+def _image_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
+    """The networks whose correct images an attack is restricted to, beside its own (none: the
+    results made before the choice existed keep their keys)."""
+    others = plan.image_networks(config, model, variant)
+    external = plan.external_image_networks(config, dataset, model, variant)
+    if not others and not external:
+        return {}
+    return {"images": {
+        "also_correct_for": [key_of(model_parts(config, dataset, m)) for m in others],
+        "external": [_external_digest(path) for path in external],
+    }}
+
+
+@functools.cache
+def _external_digest(path: str) -> str:
+    if not os.path.isfile(path):
+        raise ValueError(f"config key attacks.images_also_correct_for: {path} does not exist")
+    return sha256_file(path)
+
+
+def reusable(store: Path, rel: str, parts: dict) -> Path | None:
+    """The stored result of the same attack job on other images (its parts equal ``parts`` but
+    for "images"), verified, whose pairs the job may take over rather than attack again; None
+    where there is none."""
+    record_path = store / (rel + SUFFIX)
+    try:
+        recorded = json.loads(record_path.read_text())["parts"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if recorded.get("kind") != "attack" or recorded.get("images") == parts.get("images"):
+        return None
+    if {k: v for k, v in recorded.items() if k != "images"} != {k: v for k, v in parts.items() if k != "images"}:
+        return None
+    return store / rel if check_entry(store, rel, recorded) is None else None
 
 
 def parts_for(config: dict, rel: str) -> dict | None:

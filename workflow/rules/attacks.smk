@@ -2,11 +2,13 @@
 # wildcard names a variant (see attack_spec in common.smk): l2, jsma_f, fgs_divT, lbfgs_cw, l2_random, ...
 
 
-# One attack on one network: the first N correctly classified test images, all targets (or a random one).
+# One attack on one network: the first N test images it (and, paired, the network it is compared with) classifies
+# correctly, all targets (or a random one).
 rule attack:
     input:
         data=rules.prepare.output,
         model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
+        selectors=image_selectors,
     output:
         result=f"{RESULTS}/attacks/{{dataset}}/{{model}}/{{attack}}.npz",
         summary=f"{RESULTS}/attacks/{{dataset}}/{{model}}/{{attack}}.json",
@@ -28,11 +30,14 @@ rule attack:
         seed=config["seed"],
         checkpoint_minutes=config["checkpoint_minutes"],
         resume=resume,
+        select=select_flags,
+        reuse=reuse_flags,
     shell:
         "{params.resume}"
         + step(
             "cw-distillation attack --attack {params.attack} --options {params.options:q} --targets {params.targets}"
             " --dataset {wildcards.dataset} --data {input.data} --model {input.model} --n-images {params.n_images}"
+            " {params.select} {params.reuse}"
             " --batch-size {params.batch_size} --checkpoint-minutes {params.checkpoint_minutes} --seed {params.seed}"
             " --out {output.result} --summary {output.summary}",
             rule="attack",

@@ -166,6 +166,40 @@ def attack_images(wildcards):
     return plan.attack_images(config, wildcards.dataset, wildcards.attack)
 
 
+def image_selectors(wildcards):
+    """The other networks that must also classify an image correctly for the attack to take it:
+    the profile's (attacks.images: common) and other profiles' (attacks.images_also_correct_for).
+    """
+    own = plan.image_networks(config, wildcards.model, wildcards.attack)
+    return [f"{RESULTS}/models/{wildcards.dataset}/{m}.keras" for m in own] + (
+        plan.external_image_networks(
+            config, wildcards.dataset, wildcards.model, wildcards.attack
+        )
+    )
+
+
+def select_flags(wildcards, input):
+    return (
+        f"--select-with {' '.join(map(shlex.quote, input.selectors))}"
+        if input.selectors
+        else ""
+    )
+
+
+def reuse_flags(wildcards, output):
+    """For a paired attack, where the store holds the same job on other images (made before the
+    images were paired), the flags that let the step take its pairs over (store.reusable).
+    """
+    rel = os.path.relpath(output.result, RESULTS)
+    parts = store_parts(rel)
+    if parts is None or "images" not in parts:
+        return ""
+    return (
+        f"--reuse-from {shlex.quote(STORE)} --results {RESULTS}"
+        f" --parts {shlex.quote(json.dumps(parts, sort_keys=True))}"
+    )
+
+
 def train_seed(wildcards, output):
     """The training seed of the network a rule writes (see plan.SEED_OFFSETS)."""
     name = os.path.basename(output.model).removesuffix(".keras")

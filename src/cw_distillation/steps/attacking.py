@@ -56,7 +56,8 @@ def _in_batches(fn, model, x, goal, kwargs: dict, batch_size: int, ckpt):
 
 
 def network_and_images(args: argparse.Namespace):
-    """The network, the dataset, and the first ``n_images`` test images it classifies correctly."""
+    """The network, the dataset, and the first ``n_images`` test images it classifies correctly
+    (and every ``--select-with`` network too: the same images on the networks compared)."""
     from cw_distillation import evaluate
     from cw_distillation.data.prepare import load_dataset
     from cw_distillation.models import load_model, predict_logits
@@ -65,9 +66,46 @@ def network_and_images(args: argparse.Namespace):
     model = load_model(args.model, args.dataset)
     x_test, y_test = arrays["x_test"], arrays["y_test"]
     pool = min(len(x_test), max(args.n_images * 2, args.n_images + 100))  # enough to skip misclassified ones
-    pred = predict_logits(model, x_test[:pool]).argmax(1)
+    others = [load_model(path, args.dataset) for path in getattr(args, "select_with", None) or []]
+    pred = [predict_logits(network, x_test[:pool]).argmax(1) for network in (model, *others)]
     images, skipped = evaluate.select_images(pred, y_test[:pool], args.n_images)
     return model, arrays, images, skipped
+
+
+def _reused_rows(path: Path, image_index, target, label):
+    """Rows of the earlier result at ``path`` for each pair (image, target; target None for an
+    untargeted attack): (row in the earlier result or -1, (N,)), and that result."""
+    import numpy as np
+
+    from cw_distillation.attacks.result import AttackResult
+
+    earlier = AttackResult.load(path)
+    key = (lambda i, t: (int(i), int(t))) if target is not None else (lambda i, t: (int(i), -1))
+    rows = {key(i, t): r for r, (i, t) in enumerate(zip(earlier.image_index, earlier.target, strict=True))}
+    found = np.array([rows.get(key(i, t), -1) for i, t in
+                      zip(image_index, target if target is not None else image_index, strict=True)], dtype=np.int64)
+    taken = found >= 0
+    if not np.array_equal(earlier.label[found[taken]], label[taken]):
+        raise ValueError(f"{path}: its labels differ from the test set's for the same images; not reused")
+    return found, earlier
+
+
+def _merge(reused, found, computed, todo):
+    """One AttackResult in the job's pair order: rows ``found`` of ``reused`` where found >= 0,
+    ``computed`` (the attack's result on the pairs ``todo``) elsewhere."""
+    import numpy as np
+
+    from cw_distillation.attacks.result import AttackResult
+
+    arrays = {}
+    for name in AttackResult.ARRAYS:
+        old = getattr(reused, name)
+        out = np.empty((len(found), *old.shape[1:]), dtype=old.dtype)
+        out[~todo] = old[found[~todo]]
+        if computed is not None:
+            out[todo] = getattr(computed, name)
+        arrays[name] = out
+    return AttackResult(**arrays, meta=computed.meta if computed is not None else reused.meta)
 
 
 def attack(args: argparse.Namespace) -> int:
@@ -95,21 +133,37 @@ def attack(args: argparse.Namespace) -> int:
         len(x),
         options,
     )
+    if args.reuse is None and args.reuse_from is not None:
+        from cw_distillation import store
+
+        args.reuse = store.reusable(args.reuse_from, store.rel_path(args.results, args.out), json.loads(args.parts))
     t0 = time.perf_counter()
+    # Pairs an earlier result of the same job on other images has (the store's, --reuse) are
+    # taken from it; only the others are attacked (each pair's attack is independent of the rest).
+    todo = np.ones(len(x), dtype=bool)
+    if args.reuse is not None:
+        found, reused = _reused_rows(args.reuse, image_index, target, label)
+        todo = found < 0
+        log.info("%d of %d pairs taken from %s; %d to attack", int((~todo).sum()), len(x), args.reuse,
+                 int(todo.sum()))
     ckpt = Checkpoint(
         checkpoint_path(args.out),
         fingerprint(args.attack, options, args.targets, args.batch_size, x, label, image_index,
-                    np.asarray([] if target is None else target), sha256_file(args.model)),
+                    np.asarray([] if target is None else target), sha256_file(args.model),
+                    *([todo] if args.reuse is not None else [])),
         every_s=args.checkpoint_minutes * 60,
     )
     goal = target if spec.targeted else label
-    kwargs = {"image_index": image_index, "batch_size": args.batch_size, **options}
+    kwargs = {"image_index": image_index[todo], "batch_size": args.batch_size, **options}
     if spec.targeted:
-        kwargs["label"] = label
-    if spec.queued:  # the in-flight state of every pair is checkpointed
-        result = fn(model, x, goal, checkpoint=ckpt, **kwargs)
-    else:  # one batch of pairs at a time, as the attack itself batches them; finished batches are kept
-        result = _in_batches(fn, model, x, goal, kwargs, args.batch_size, ckpt)
+        kwargs["label"] = label[todo]
+    result = None
+    if todo.any() and spec.queued:  # the in-flight state of every pair is checkpointed
+        result = fn(model, x[todo], goal[todo], checkpoint=ckpt, **kwargs)
+    elif todo.any():  # one batch of pairs at a time, as the attack itself batches them; finished batches are kept
+        result = _in_batches(fn, model, x[todo], goal[todo], kwargs, args.batch_size, ckpt)
+    if args.reuse is not None:
+        result = _merge(reused, found, result, todo)
     wall = time.perf_counter() - t0
     # success is re-checked on the final examples, by the network's own argmax at T = 1
     final = predict_logits(model, result.x_adv).argmax(1)
@@ -129,9 +183,14 @@ def attack(args: argparse.Namespace) -> int:
         "skipped_misclassified": int(skipped),
         "wall_seconds": wall,
     }
+    if args.select_with:
+        result.meta["images_also_correct_for"] = [str(p) for p in args.select_with]
+    if args.reuse is not None:
+        result.meta["reused"] = {"from": str(args.reuse), "sha256": sha256_file(args.reuse),
+                                 "pairs": int((~todo).sum())}
     step = step_for(
         args,
-        [args.data, args.model],
+        [args.data, args.model, *args.select_with, *([args.reuse] if args.reuse is not None else [])],
         {
             "attack": args.attack,
             "options": options,
@@ -345,6 +404,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="all 9 incorrect targets per image, or one random target (seeded by image index)",
     )
+    p.add_argument("--select-with", type=Path, nargs="*", default=[], metavar="MODEL",
+                   help="other networks (.keras) that must also classify an image correctly for it to be attacked")
+    p.add_argument("--reuse", type=Path, metavar="NPZ",
+                   help="an earlier result of this job on other images: its pairs among this job's are taken over")
+    p.add_argument("--reuse-from", type=Path, metavar="STORE",
+                   help="take over the pairs of the store's result of this job on other images, if it has one "
+                        "(store.reusable; needs --parts and --results)")
+    p.add_argument("--parts", help="JSON of the job's store parts (with --reuse-from)")
+    p.add_argument("--results", type=Path, help="the results folder --out is under (with --reuse-from)")
     p.add_argument("--batch-size", type=int, default=100, help="pairs optimised together")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0,
                    help="minutes between checkpoints (beside --out, hidden; removed when the job ends)")
