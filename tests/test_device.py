@@ -41,3 +41,13 @@ def test_make_gpu_passes_the_gpu_resource_to_snakemake():
 
     assert "--resources gpu=2" in plan("GPU=2") and "pip install --quiet -e '.[gpu,dev]'" in plan("GPU=2")
     assert "--resources gpu" not in plan()
+
+
+def test_setup_asks_for_full_float32_products_and_the_manifest_records_it(monkeypatch):
+    monkeypatch.delenv(device.PRECISION, raising=False)
+    device.setup()
+    provenance.hardware.cache_clear()
+    try:
+        assert provenance.hardware()["matmul_precision"] == "tensor_float_32_execution=off"
+    finally:
+        provenance.hardware.cache_clear()

@@ -143,3 +143,21 @@ def test_a_stored_result_on_other_images_is_offered_for_reuse_only_to_the_same_j
     assert store.reusable(root, rel, store.parts_for(other, rel)) is None, "another job"
     (root / rel).write_bytes(b"tampered")
     assert store.reusable(root, rel, store.parts_for(config, rel)) is None, "an entry that does not verify"
+
+
+def test_a_gpu_result_without_its_matmul_precision_is_not_stored(tmp_path):
+    import json
+
+    results, root = tmp_path / "results", tmp_path / "store"
+    rel = "attacks/mnist/standard/l2.json"
+    (results / rel).parent.mkdir(parents=True)
+    (results / rel).write_text("{}")
+    manifest = results / (rel + ".prov.json")
+    gpu = {"gpu": ["NVIDIA H100"], "device": "GPU:0 (NVIDIA H100)"}
+    manifest.write_text(json.dumps({"hardware": gpu}))
+    with pytest.raises(ValueError, match="records no matmul precision; not stored"):
+        store.put(root, results, rel, {"kind": "attack"})
+    assert not (root / rel).exists()
+    manifest.write_text(json.dumps({"hardware": {**gpu, "matmul_precision": "jax_default_matmul_precision=highest"}}))
+    store.put(root, results, rel, {"kind": "attack"})
+    assert (root / rel).is_file()

@@ -120,6 +120,7 @@ def hardware() -> dict[str, Any]:
         "machine": platform.machine(),
         "gpu": gpus.split(",") if gpus else [],
         "device": os.environ.get("CW_DEVICE"),  # what the step ran on (None: it ran no network)
+        "matmul_precision": os.environ.get("CW_MATMUL_PRECISION"),  # device.setup: TF32 off
     }
 
 

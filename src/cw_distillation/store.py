@@ -391,6 +391,7 @@ def put(store: Path, results: Path, rel: str, parts: dict) -> Path:
     """Copy ``results/rel`` and its manifest into the store, then write its record (last,
     so that a half-copied entry never looks whole)."""
     source, target = results / rel, store / rel
+    _check_precision_recorded(source)
     digest = sha256_file(source)
     for src, dst in ((source, target), (manifest_path(source), manifest_path(target))):
         with atomic_path(dst) as tmp:
@@ -402,6 +403,18 @@ def put(store: Path, results: Path, rel: str, parts: dict) -> Path:
     mtime = source.stat().st_mtime_ns
     os.utime(store / (rel + SUFFIX), ns=(mtime, mtime))
     return target
+
+
+def _check_precision_recorded(source: Path) -> None:
+    """A result made on a GPU is stored only with its matmul precision recorded: TF32, a GPU's
+    default for float32 products, is too coarse for a distilled network's logits."""
+    try:
+        hardware = json.loads(manifest_path(source).read_text()).get("hardware") or {}
+    except (OSError, ValueError, AttributeError):
+        return  # a missing or unreadable manifest is check_entry's to refuse, by name
+    if hardware.get("gpu") and not hardware.get("matmul_precision"):
+        raise ValueError(f"{source}: made on a GPU ({', '.join(hardware['gpu'])}) and its manifest "
+                         f"{manifest_path(source)} records no matmul precision; not stored")
 
 
 def restore(store: Path, results: Path, rel: str, parts: dict) -> None:
