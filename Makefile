@@ -120,7 +120,7 @@ test-slurm: $(STAMP)
 	$(BIN)/python scripts/slurm/test_slurm.py $(SLURM_TEST_TARGETS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --configfile $(CONFIGFILE)
 
