@@ -258,8 +258,8 @@ def figure_examples(args: argparse.Namespace) -> int:
     network = Path(args.result).parent.name  # results/<p>/attacks/<dataset>/<network>/<attack>.npz
     done = int(success.sum() - len(images))
     title = (
-        f"C&W {Path(args.result).stem.upper()} on the {network.replace('_', ' ')} network, the first attacked "
-        f"image of {len(images)} classes: {done} of {len(images) * 9} targets reached"
+        f"C&W {Path(args.result).stem.upper()} on the {network.replace('_', ' ')} network: "
+        f"{done} of {len(images) * 9} targets reached\none source image per class, the first attacked"
     )
     names = CLASS_NAMES[args.dataset]
     absent = [name for c, name in enumerate(names) if c not in set(result.label.tolist())]
