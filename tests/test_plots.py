@@ -158,6 +158,13 @@ def test_fig8_shows_each_temperatures_interval_on_a_log_t_axis(drawn):
     assert ax.get_ylim()[1] >= max(h for h in hi if h is not None)
 
 
+def test_fig8_claims_no_interval_where_the_table_has_none(drawn):
+    plots.fig8_distance_vs_temperature([1, 100], [2.6, 2.8], 1.0, "unused", lo=[None, None], hi=[None, None])
+    ax = drawn[0].axes[0]
+    assert not ax.collections  # no error bars
+    assert not [t for t in ax.get_legend().get_texts() if "interval" in t.get_text()]
+
+
 def test_one_source_per_class_takes_the_first_attacked_image_of_each_class():
     # (image, label) pairs in the order attacked, 9 targets each: images 4 and 7 are both ships (8)
     images, labels = [4, 7, 9, 12, 15], [8, 8, 3, 1, 3]

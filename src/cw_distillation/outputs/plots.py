@@ -82,10 +82,14 @@ def _floats(values: Sequence[float | None]) -> np.ndarray:
 def _error_bars(
     value: np.ndarray, lo: Sequence[float | None] | None, hi: Sequence[float | None] | None
 ) -> np.ndarray | None:
-    """(2, M) distances below and above each value for ``errorbar``; a missing bound draws no bar."""
+    """(2, M) distances below and above each value for ``errorbar``; a missing bound draws no bar,
+    and None where no bound is given at all (a table without the columns: no interval to claim)."""
     if lo is None or hi is None:
         return None
-    return np.nan_to_num(np.clip(np.vstack([value - _floats(lo), _floats(hi) - value]), 0, None))
+    low, high = _floats(lo), _floats(hi)
+    if not (np.isfinite(low) & np.isfinite(high)).any():
+        return None
+    return np.nan_to_num(np.clip(np.vstack([value - low, high - value]), 0, None))
 
 
 def _fig8_title(dataset: str, rho: float, interval: tuple[float, float] | None, points: int) -> str:
