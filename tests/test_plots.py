@@ -6,6 +6,7 @@ import subprocess
 import sys
 
 import matplotlib.image as mpimg
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
@@ -83,3 +84,107 @@ def test_analysis_modules_do_not_import_tensorflow():
         "assert not {'tensorflow', 'keras', 'snakemake'} & set(sys.modules), 'heavy import'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.fixture
+def drawn(monkeypatch):
+    """The figures a plotting function makes, kept open instead of saved (to inspect their artists)."""
+    figures = []
+    monkeypatch.setattr(plots, "save_figure", lambda fig, base: figures.append(fig) or [])
+    yield figures
+    for fig in figures:
+        plt.close(fig)
+
+
+def transfer_rows(kappas: list[float], empty: float | None = None) -> list[dict]:
+    """transfer_curve rows where every example transfers, and none at all at kappa ``empty``."""
+    kappa = np.repeat(kappas, 20).astype(float)
+    target, label = np.ones(len(kappa), int), np.zeros(len(kappa), int)
+    success = kappa != empty
+    return transfer_curve(kappa, success, target, label, pred=target)
+
+
+def test_fig10_paper_marker_lies_inside_the_axes(drawn):
+    plots.fig10_transfer_distilled(transfer_rows([0, 10, 20, 30, 40]), "unused")
+    (fig,) = drawn
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    (paper,) = [line for line in ax.lines if line.get_label().startswith("paper")]
+    box, inside = paper.get_window_extent(renderer), ax.get_window_extent(renderer)
+    assert inside.y0 <= box.y0 and box.y1 <= inside.y1, (box, inside)
+    assert inside.x0 <= box.x0 and box.x1 <= inside.x1, (box, inside)
+    # the rate of 100% drawn by our series stays whole inside the axes too
+    top = max(line.get_window_extent(renderer).y1 for line in ax.lines)
+    assert top <= inside.y1
+
+
+def test_no_source_example_is_shown_as_such_never_as_a_zero_rate(drawn):
+    plots.fig10_transfer_distilled(transfer_rows([0, 10, 20, 30, 40], empty=40.0), "unused")
+    (fig,) = drawn
+    ax = fig.axes[0]
+    for line in ax.lines:  # no point of any series at kappa 40
+        x, y = (np.asarray(v, float) for v in line.get_data())
+        assert not np.any((x == 40.0) & np.isfinite(y) & (line.get_label() != "paper: ≈100% by κ ≈ 40")), line
+    # a column over the axes' whole height at kappa 40, named in the legend and on the plot
+    spans = [p for p in ax.patches if p.get_hatch()]
+    assert len(spans) == 1
+    (x0, y0), (x1, y1) = spans[0].get_path().get_extents(spans[0].get_patch_transform()).get_points()
+    assert x0 < 40.0 < x1 and (y0, y1) == (0.0, 1.0)  # y in axes fraction: the whole height
+    assert plots.NO_EXAMPLES_LABEL in [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "no example" in [t.get_text() for t in ax.texts]
+
+
+def test_transfer_figure_without_an_empty_kappa_has_no_such_mark(drawn):
+    plots.fig9_transfer_standard(transfer_rows([0, 10]), "unused")
+    ax = drawn[0].axes[0]
+    assert not [p for p in ax.patches if p.get_hatch()]
+    assert plots.NO_EXAMPLES_LABEL not in [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_fig8_shows_each_temperatures_interval_on_a_log_t_axis(drawn):
+    temps, mean = [1, 2, 5, 10, 20, 50, 100], [2.0, 2.1, 2.1, 2.2, 2.2, 2.1, 2.2]
+    lo, hi = [m - 0.1 for m in mean], [m + 0.3 for m in mean]
+    lo[3] = hi[3] = None  # a temperature without an interval draws its point, no bar
+    plots.fig8_distance_vs_temperature(temps, mean, 0.5, "unused", lo=lo, hi=hi, rho_interval=(-0.2, 0.8))
+    ax = drawn[0].axes[0]
+    assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "2", "5", "10", "20", "50", "100"]
+    (bars,) = ax.collections  # the error bars: one vertical segment per temperature
+    segments = bars.get_segments()
+    assert len(segments) == len(temps)
+    assert segments[0][:, 1] == pytest.approx([1.9, 2.3])
+    assert segments[3][:, 1] == pytest.approx([2.2, 2.2])  # no interval: no extent
+    assert ax.get_ylim()[1] >= max(h for h in hi if h is not None)
+
+
+def test_fig8_claims_no_interval_where_the_table_has_none(drawn):
+    plots.fig8_distance_vs_temperature([1, 100], [2.6, 2.8], 1.0, "unused", lo=[None, None], hi=[None, None])
+    ax = drawn[0].axes[0]
+    assert not ax.collections  # no error bars
+    assert not [t for t in ax.get_legend().get_texts() if "interval" in t.get_text()]
+
+
+def test_one_source_per_class_takes_the_first_attacked_image_of_each_class():
+    # (image, label) pairs in the order attacked, 9 targets each: images 4 and 7 are both ships (8)
+    images, labels = [4, 7, 9, 12, 15], [8, 8, 3, 1, 3]
+    image_index, label = np.repeat(images, 9), np.repeat(labels, 9)
+    assert plots.one_source_per_class(image_index, label).tolist() == [12, 9, 4]  # classes 1, 3, 8
+    assert plots.one_source_per_class(image_index, label, n_sources=2).tolist() == [12, 9]
+    shuffled = np.random.default_rng(0).permutation(len(image_index))
+    assert plots.one_source_per_class(image_index[shuffled], label[shuffled]).tolist() == [12, 9, 4]
+
+
+def test_adversarial_grid_names_the_classes_it_is_given(drawn):
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    images = {
+        "originals": np.zeros((2, 4, 4, 3)),
+        "adversarial": np.zeros((2, 10, 4, 4, 3)),
+        "labels": np.array([3, 8]),
+        "success": np.ones((2, 10), bool),
+        "class_names": names,
+    }
+    plots.adversarial_examples(images, "unused")
+    axes = np.array(drawn[0].axes).reshape(2, 10)
+    assert [ax.get_title() for ax in axes[0]] == [f"→ {name}" for name in names]
+    assert [ax.get_ylabel() for ax in axes[:, 0]] == ["cat", "ship"]

@@ -276,7 +276,11 @@ def paper_outputs():
     tables += [
         t for e, names in EXPERIMENT_TABLES.items() if EXPERIMENTS[e] for t in names
     ]
-    figures = [f"adversarial_examples_{d}" for d in DATASETS]
+    figures = [
+        f"adversarial_examples_{d}"
+        for d in DATASETS
+        if d in config["figures"]["example_datasets"]
+    ]
     figures += [name for name, (_, e) in FIGURES.items() if EXPERIMENTS[e]]
     return [
         *(f"{OUTPUTS}/tables/{t}.{ext}" for t in tables for ext in TABLE_FORMATS),

@@ -91,7 +91,7 @@ rule fig_transfer:
         step(FIGURE, rule="fig_transfer")
 
 
-# Adversarial examples on the distilled network: source images x targets (L2).
+# Adversarial examples on the distilled network: one source image per class x targets (L2).
 rule adversarial_examples:
     input:
         result=f"{RESULTS}/attacks/{{dataset}}/distilled_T{MAIN_T}/l2.npz",
@@ -113,8 +113,10 @@ rule adversarial_examples:
         **res("light"),
     params:
         base=table_base,
+        n_sources=config["figures"]["example_sources"],
     shell:
         step(
-            "cw-distillation figure-examples --result {input.result} --data {input.data} --out-base {params.base} --code {input.code}",
+            "cw-distillation figure-examples --dataset {wildcards.dataset} --result {input.result} --data {input.data}"
+            " --n-sources {params.n_sources} --out-base {params.base} --code {input.code}",
             rule="adversarial_examples",
         )

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import patheffects
 from matplotlib.patches import Patch, Rectangle
+from matplotlib.ticker import NullFormatter
 
 from cw_distillation.outputs.figures import PALETTE, REFERENCE_STYLE, STYLE, new_figure, save_figure
 from cw_distillation.reference import lookup
@@ -34,44 +35,85 @@ def fig8_distance_vs_temperature(
     base: str | Path,
     dataset: str = "mnist",
     rho_interval: tuple[float, float] | None = None,
+    lo: Sequence[float | None] | None = None,
+    hi: Sequence[float | None] | None = None,
 ) -> list[Path]:
     """Fig. 8: mean L2 distance to a random-target adversarial example against T, rho in the title.
 
     temps, mean_l2: (M,) one point per distilled network (``temperature_rows``' l2_mean);
+    lo, hi: (M,) optional 95% bootstrap interval of each mean over its images (l2_mean_lo /
+    _hi), drawn as error bars: whether the points differ is read against them. T on a log
+    axis, so that a sweep like 1, 2, 5, ..., 100 does not crowd T <= 10 into a tenth of it.
     rho: Pearson's coefficient of the two (``temperature.correlation``), rho_interval its
     bootstrap interval (shown when given and finite). The paper's rho
     (MNIST) goes beside ours in the title, and its Table VI average case at T = 100 is drawn
     as a reference point: the same quantity on the main distilled network.
     """
-    temps, mean_l2 = np.asarray(temps, dtype=float), np.asarray(mean_l2, dtype=float)
+    temps, mean_l2 = np.asarray(temps, dtype=float), _floats(mean_l2)
+    order = np.argsort(temps)
+    yerr = _error_bars(mean_l2, lo, hi)
+    paper_l2 = lookup(f"table_vi_distilled.{dataset}.l2.average")
     with plt.rc_context(STYLE):
         fig, ax = new_figure()
-        order = np.argsort(temps)
-        ax.plot(temps[order], mean_l2[order], "o-", color=OURS, label="ours: C&W L2, random target")
-        ax.plot(
-            [100],
-            [lookup(f"table_vi_distilled.{dataset}.l2.average")],
-            **REFERENCE_MARKER,
-            markersize=8,
-            label="paper, Table VI (T = 100, average case)",
+        ax.errorbar(
+            temps[order],
+            mean_l2[order],
+            yerr=None if yerr is None else yerr[:, order],
+            fmt="o-",
+            color=OURS,
+            capsize=2,
+            label="ours: C&W L2, random target" + ("" if yerr is None else " (95% bootstrap interval over images)"),
         )
-        points = int(np.sum(np.isfinite(mean_l2)))
-        if points < 3:  # two points always give rho = +-1: say so rather than print it
-            title = f"{_dataset_name(dataset)}: ρ not meaningful with {points} temperatures"
-        else:
-            title = f"{_dataset_name(dataset)}: ρ = {rho:.2f}"
-        if points >= 3 and rho_interval is not None and all(v is not None and np.isfinite(v) for v in rho_interval):
-            title += f" (95% CI {rho_interval[0]:.2f} to {rho_interval[1]:.2f})"
-        if dataset == "mnist":
-            title += f" (paper: ρ = {lookup('temperature_effect.l2_mean_distance_vs_T_correlation'):.2f})"
-        ax.set_title(title)
-        _single_point_limits(ax, temps, log=False)
-        ax.set_xlabel(TEMPERATURE_LABEL)
+        ax.plot([100], [paper_l2], **REFERENCE_MARKER, markersize=8, label="paper, Table VI (T = 100, average case)")
+        ax.set_title(_fig8_title(dataset, rho, rho_interval, int(np.sum(np.isfinite(mean_l2)))))
+        _log_temperature_axis(ax, temps)
         ax.set_ylabel(L2_LABEL)
-        top = np.nanmax(np.append(mean_l2, lookup(f"table_vi_distilled.{dataset}.l2.average")))
+        top = np.nanmax(np.concatenate([mean_l2, [paper_l2], _floats(hi) if hi is not None else []]))
         ax.set_ylim(0, 1.3 * top if np.isfinite(top) and top > 0 else 1)
         ax.legend(loc="lower right")
         return save_figure(fig, base)
+
+
+def _floats(values: Sequence[float | None]) -> np.ndarray:
+    """A table column as floats, an empty cell (None) as NaN."""
+    return np.array([np.nan if v is None else v for v in values], dtype=float)
+
+
+def _error_bars(
+    value: np.ndarray, lo: Sequence[float | None] | None, hi: Sequence[float | None] | None
+) -> np.ndarray | None:
+    """(2, M) distances below and above each value for ``errorbar``; a missing bound draws no bar,
+    and None where no bound is given at all (a table without the columns: no interval to claim)."""
+    if lo is None or hi is None:
+        return None
+    low, high = _floats(lo), _floats(hi)
+    if not (np.isfinite(low) & np.isfinite(high)).any():
+        return None
+    return np.nan_to_num(np.clip(np.vstack([value - low, high - value]), 0, None))
+
+
+def _fig8_title(dataset: str, rho: float, interval: tuple[float, float] | None, points: int) -> str:
+    if points < 3:  # two points always give rho = +-1: say so rather than print it
+        title = f"{_dataset_name(dataset)}: ρ not meaningful with {points} temperatures"
+    else:
+        title = f"{_dataset_name(dataset)}: ρ = {rho:.2f}"
+    if points >= 3 and interval is not None and all(v is not None and np.isfinite(v) for v in interval):
+        title += f" (95% CI {interval[0]:.2f} to {interval[1]:.2f})"
+    if dataset == "mnist":
+        title += f" (paper: ρ = {lookup('temperature_effect.l2_mean_distance_vs_T_correlation'):.2f})"
+    return title
+
+
+def _log_temperature_axis(ax, temps: np.ndarray) -> None:
+    """T on a log axis with plain tick labels (1, 2, 5, 10, ...): the sweeps are spaced geometrically."""
+    ax.set_xscale("log")
+    ax.set_xticks(TEMPERATURE_TICKS, labels=[f"{t:g}" for t in TEMPERATURE_TICKS])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    _single_point_limits(ax, temps, log=True)
+    ax.set_xlabel(TEMPERATURE_LABEL + " (log scale)")
+
+
+TEMPERATURE_TICKS = [1, 2, 5, 10, 20, 50, 100]
 
 
 JSMA_LABELS = {"jsma_f": ("JSMA-F (softmax)", "o"), "jsma_z": ("JSMA-Z (logits)", "s")}
@@ -121,10 +163,7 @@ def jsma_success_vs_temperature(
                 markersize=8,
                 label="original distillation paper (as quoted in VIII.C)",
             )
-        ax.set_xscale("log")
-        ax.set_xticks([1, 2, 5, 10, 20, 50, 100], labels=["1", "2", "5", "10", "20", "50", "100"])
-        _single_point_limits(ax, temps, log=True)
-        ax.set_xlabel(TEMPERATURE_LABEL + " (log scale)")
+        _log_temperature_axis(ax, temps)
         ax.set_ylabel("JSMA success probability")
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(f"{_dataset_name(dataset)}: JSMA against the distillation temperature")
@@ -154,54 +193,82 @@ def fig10_transfer_distilled(rows: Sequence[Mapping[str, Any]], base: str | Path
 def _transfer_figure(
     rows: Sequence[Mapping[str, Any]], base: str | Path, title: str, reference: tuple[float, float] | None
 ) -> list[Path]:
-    kappa = np.array([r["kappa"] for r in rows], dtype=float)
-    n = np.array([np.nan if r.get("n") is None else r["n"] for r in rows], dtype=float)
     with plt.rc_context(STYLE):
         fig, ax = new_figure()
-        handles = []
-        for name, colour, marker in (("untargeted", SECOND, "s"), ("targeted", OURS, "o")):
-            rate, lo, hi = (
-                np.array([np.nan if r.get(k) is None else r[k] for r in rows], dtype=float)
-                for k in (name, f"{name}_lo", f"{name}_hi")
-            )
-            ax.fill_between(kappa, lo, hi, color=colour, alpha=0.2, linewidth=0)
-            (line,) = ax.plot(kappa, rate, marker=marker, markersize=4, color=colour, label=name)
-            # each series' band in its own colour, so the swatch matches what it names
-            handles += [line, Patch(color=colour, alpha=0.2, linewidth=0, label=f"{name}: 95% exact interval")]
-        empty = n == 0
-        if empty.any():  # a kappa the source attack never reached has no rate: mark it, do not drop it
-            (miss,) = ax.plot(
-                kappa[empty],
-                np.zeros(int(empty.sum())),
-                "x",
-                color="#555555",
-                markersize=7,
-                linestyle="none",
-                label="no source example at this κ",
-            )
-            handles.append(miss)
-        for k, count in zip(kappa, n, strict=True):
-            if np.isfinite(count):  # how many examples each point rests on
-                ax.annotate(
-                    f"n={int(count)}",
-                    (k, 1.0),
-                    xytext=(0, 6),
-                    textcoords="offset points",
-                    ha="center",
-                    fontsize=6,
-                    color="#555555",
-                    annotation_clip=False,
-                )
-        if reference is not None:
-            (ref,) = ax.plot(*reference, **REFERENCE_MARKER, markersize=9, label="paper: ≈100% by κ ≈ 40")
-            handles.append(ref)
-        _single_point_limits(ax, kappa, log=False)
-        ax.set_xlabel(KAPPA_LABEL)
-        ax.set_ylabel(TRANSFER_LABEL)
-        ax.set_ylim(-0.02, 1.02)
+        handles = draw_transfer(ax, rows, reference)
         ax.set_title(title, pad=14)
         ax.legend(handles=handles, loc="best", fontsize=6)
         return save_figure(fig, base)
+
+
+# Room above 1 and below 0 for a marker drawn at either: a rate of 100% stays whole inside the axes.
+TRANSFER_YLIM = (-0.04, 1.06)
+
+
+def draw_transfer(ax, rows: Sequence[Mapping[str, Any]], reference: tuple[float, float] | None) -> list:
+    """Both transfer rates against kappa on ``ax``, with their bands; the legend's handles.
+
+    A kappa where the source attack made no example has no rate: it is shaded over the whole
+    height and labelled, never drawn as a point (a point at 0 would read as 0% transfer).
+    """
+    kappa = np.array([r["kappa"] for r in rows], dtype=float)
+    n = _floats([r.get("n") for r in rows])
+    handles = []
+    for name, colour, marker in (("untargeted", SECOND, "s"), ("targeted", OURS, "o")):
+        rate, lo, hi = (_floats([r.get(k) for r in rows]) for k in (name, f"{name}_lo", f"{name}_hi"))
+        ax.fill_between(kappa, lo, hi, color=colour, alpha=0.2, linewidth=0)
+        (line,) = ax.plot(kappa, rate, marker=marker, markersize=4, color=colour, label=name)
+        # each series' band in its own colour, so the swatch matches what it names
+        handles += [line, Patch(color=colour, alpha=0.2, linewidth=0, label=f"{name}: 95% exact interval")]
+    if (n == 0).any():
+        handles.append(_mark_no_examples(ax, kappa, kappa[n == 0]))
+    for k, count in zip(kappa, n, strict=True):
+        if np.isfinite(count):  # how many examples each point rests on, just above the axes
+            ax.annotate(
+                f"n={int(count)}",
+                (k, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 2),
+                textcoords="offset points",
+                ha="center",
+                va="bottom",
+                fontsize=6,
+                color="#555555",
+                annotation_clip=False,
+            )
+    if reference is not None:
+        (ref,) = ax.plot(*reference, **REFERENCE_MARKER, markersize=9, label="paper: ≈100% by κ ≈ 40")
+        handles.append(ref)
+    _single_point_limits(ax, kappa, log=False)
+    ax.set_xlabel(KAPPA_LABEL)
+    ax.set_ylabel(TRANSFER_LABEL)
+    ax.set_ylim(*TRANSFER_YLIM)
+    return handles
+
+
+NO_EXAMPLES_LABEL = "no source example at this κ: no rate"
+
+
+def _mark_no_examples(ax, kappa: np.ndarray, empty: np.ndarray) -> Patch:
+    """Shade each empty kappa over the axes' whole height (a column, not a point) and label it."""
+    spacing = np.diff(np.unique(kappa))
+    half = 0.3 * (spacing.min() if len(spacing) else 2.0)
+    style = {"facecolor": "none", "edgecolor": "#999999", "hatch": "///", "linewidth": 0}
+    for k in empty:
+        ax.axvspan(k - half, k + half, **style)
+        ax.text(
+            k,
+            0.5,
+            "no example",
+            transform=ax.get_xaxis_transform(),
+            rotation=90,
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="#555555",
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1},
+        )
+    return Patch(**style, label=NO_EXAMPLES_LABEL)
 
 
 def _single_point_limits(ax, x: np.ndarray, log: bool) -> None:
@@ -211,6 +278,24 @@ def _single_point_limits(ax, x: np.ndarray, log: bool) -> None:
         v = float(finite[0])
         half = max(1.0, 0.5 * abs(v))
         ax.set_xlim(*((v / 2, v * 2) if log and v > 0 else (v - half, v + half)))
+
+
+def one_source_per_class(image_index: np.ndarray, label: np.ndarray, n_sources: int = 10) -> np.ndarray:
+    """The source images of a grid like the paper's Figs. 1 and 2: one per class, as the paper shows.
+
+    image_index, label: (P,) per attacked (image, target) pair, its test image and true class
+    (``AttackResult``). Returns (S,) test-image indices: the first attacked image of each
+    class, classes ascending, the first ``n_sources`` classes (S < n_sources when the attacked
+    images cover fewer classes). The first images alone repeat classes (two ships of three on
+    CIFAR-10), which shows the attack on fewer kinds of image.
+    """
+    image_index, label = np.asarray(image_index), np.asarray(label)
+    assert image_index.shape == label.shape and image_index.ndim == 1, (image_index.shape, label.shape)
+    assert n_sources >= 1, n_sources
+    first: dict[int, int] = {}
+    for pair in np.argsort(image_index, kind="stable"):  # ascending image: the first of each class wins
+        first.setdefault(int(label[pair]), int(image_index[pair]))
+    return np.array([first[c] for c in sorted(first)[:n_sources]], dtype=int)
 
 
 def adversarial_examples(images: Mapping[str, Any], base: str | Path, cell_inches: float = 0.62) -> list[Path]:

@@ -27,6 +27,8 @@ TEMPERATURE_COLUMNS = [
     "paper_jsma_success",
     "l2_images",
     "l2_mean",
+    "l2_mean_lo",
+    "l2_mean_hi",
     "l2_success",
 ]
 JSMA_VARIANTS = ("jsma_f", "jsma_z")
@@ -68,7 +70,8 @@ def temperature_rows(sweep: Sequence[Mapping[str, Any]], dataset: str = "mnist")
       "jsma_f", "jsma_z": (N,) bool, that JSMA's success per (image, target) pair
         (``AttackResult.success``);
       "l2": ``evaluate.best_average_worst`` of our L2 attack; its ["l2"]["average"] case
-        (one random target per image) is Fig. 8's "mean distance ... with random target".
+        (one random target per image) is Fig. 8's "mean distance ... with random target";
+      "l2_interval": optional (lo, hi), its 95% bootstrap interval over images (``evaluate.precision``).
     Any of the last four may be None (not run); its cells are then None.
     """
     rows = []
@@ -91,6 +94,8 @@ def temperature_rows(sweep: Sequence[Mapping[str, Any]], dataset: str = "mnist")
         if l2 is not None:
             average = l2["l2"]["average"]
             row |= {"l2_images": average["n_images"], "l2_mean": average["mean"], "l2_success": average["prob"]}
+        if entry.get("l2_interval") is not None:
+            row["l2_mean_lo"], row["l2_mean_hi"] = entry["l2_interval"]
         rows.append({c: row.get(c) for c in TEMPERATURE_COLUMNS})
     return rows
 

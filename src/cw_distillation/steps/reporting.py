@@ -158,6 +158,8 @@ def table_temperature(args: argparse.Namespace) -> int:
             "temperature": metrics["temperature"],
             "test_accuracy": metrics["test_accuracy"],
             "l2": evaluate.best_average_worst(l2, rng_seed=0),
+            # Fig. 8's per-T interval over images (the same seeded resamples of the images at every T)
+            "l2_interval": evaluate.precision(l2, rng_seed=0)["l2"]["average"],
         }
         for variant in JSMA_VARIANTS:
             entry[variant] = AttackResult.load(attacks / f"{variant}_random.npz").success
@@ -207,6 +209,8 @@ def figure(args: argparse.Namespace) -> int:
             base,
             dataset=rows[0]["dataset"],
             rho_interval=(corr.get("rho_lo"), corr.get("rho_hi")),
+            lo=[r.get("l2_mean_lo") for r in rows],
+            hi=[r.get("l2_mean_hi") for r in rows],
         )
         inputs = [args.table, Path(str(args.table).removesuffix(".csv") + "_correlation.csv")]
     elif args.figure == "jsma_temperature":
@@ -234,12 +238,13 @@ def figure_examples(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cw_distillation.attacks.result import AttackResult
+    from cw_distillation.data.classes import CLASS_NAMES
     from cw_distillation.data.prepare import load_dataset
     from cw_distillation.outputs import plots
 
     result = AttackResult.load(args.result)
     x_test = load_dataset(args.data)["x_test"]
-    images = list(dict.fromkeys(result.image_index.tolist()))[: args.n_sources]
+    images = plots.one_source_per_class(result.image_index, result.label, args.n_sources)
     originals = x_test[images]
     grid = np.repeat(originals[:, None], 10, axis=1).copy()
     success = np.zeros((len(images), 10), bool)
@@ -254,12 +259,14 @@ def figure_examples(args: argparse.Namespace) -> int:
     done = int(success.sum() - len(images))
     title = (
         f"C&W {Path(args.result).stem.upper()} on the {network.replace('_', ' ')} network: "
-        f"{done} of {len(images) * 9} targets reached"
+        f"{done} of {len(images) * 9} targets reached\none source image per class, the first attacked"
     )
-    paths = plots.adversarial_examples(
-        {"originals": originals, "adversarial": grid, "labels": labels, "success": success, "title": title},
-        args.out_base,
-    )
+    names = CLASS_NAMES[args.dataset]
+    absent = [name for c, name in enumerate(names) if c not in set(result.label.tolist())]
+    if absent:  # the first N images may hold no example of a class (MNIST's first 50: no 8)
+        title += f"; no {', '.join(absent)} among the {len(np.unique(result.image_index))} attacked images"
+    grid_data = {"originals": originals, "adversarial": grid, "labels": labels, "success": success, "title": title}
+    paths = plots.adversarial_examples({**grid_data, "class_names": names}, args.out_base)
     _publish(paths, step_for(args, [args.result, args.data, *args.code], {"n_sources": args.n_sources}))
     return 0
 
@@ -409,7 +416,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("figure-examples", help="grid of adversarial examples (sources x targets)")
     p.add_argument("--result", required=True, type=Path, help="an L2 attack .npz with all targets")
     p.add_argument("--data", required=True, type=Path)
-    p.add_argument("--n-sources", type=int, default=3)
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="names its classes")
+    p.add_argument("--n-sources", type=int, default=10, help="source rows: the first attacked image of each class")
     p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
     p.add_argument("--out-base", required=True, type=Path)
     add_step_options(p)
