@@ -109,7 +109,7 @@ def lbfgs(
         "attack": "lbfgs", "objective": objective, "output_temperature": output_temperature,
         "kappa": kappa, "initial_const": initial_const, "search_steps": search_steps,
         "max_iterations": max_iterations, "pairs_per_problem": pairs_per_problem,
-        "keep_best": keep_best,
+        **({"keep_best": True} if keep_best else {}),  # absent: the solver's last point, as published
     }
     return attack_result(model, x, x_adv, target, label, image_index, iterations, seconds, meta)
 
