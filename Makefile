@@ -43,7 +43,7 @@ help:
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
 	@echo "make job-times paper_outputs/PROFILE/tables/job_times from the run's benchmark files"
-	@echo "make readme    the README's results block from paper_outputs/*/REPORT.md (and job_times)"
+	@echo "make readme    the README's results block from paper_outputs/*/verdicts.json (and job_times)"
 	@echo "make store-check  verify every entry of store/PROFILE"
 	@echo "make save-inflight  copy the running attack jobs' checkpoints into store/PROFILE/inflight (commit it:"
 	@echo "               make replicate resumes them on another machine)"

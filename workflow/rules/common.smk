@@ -54,7 +54,12 @@ wildcard_constraints:
 
 
 def all_outputs():
-    return [*model_outputs(), *paper_outputs(), f"{OUTPUTS}/REPORT.md"]
+    return [
+        *model_outputs(),
+        *paper_outputs(),
+        f"{OUTPUTS}/REPORT.md",
+        f"{OUTPUTS}/verdicts.json",
+    ]
 
 
 def download_source(wildcards):
@@ -227,6 +232,21 @@ def fragility_results():
     ]
 
 
+def statistics_results():
+    """Every attack result on the standard and distilled networks (the report's intervals)."""
+    standard = [
+        f"{RESULTS}/attacks/{dataset}/standard/{attack}.npz"
+        for dataset in DATASETS
+        for attack in ATTACK_CFG["table_attacks"]
+    ]
+    distilled = [
+        f"{RESULTS}/attacks/{dataset}/distilled_T{MAIN_T}/{attack}.npz"
+        for dataset in DATASETS
+        for attack in ATTACK_CFG["table_attacks"]
+    ]
+    return list(dict.fromkeys([*standard, *distilled, *fragility_results()]))
+
+
 def sweep_models(ext):
     return [
         f"{RESULTS}/models/{SWEEP}/distilled_T{t}.{ext}" for t in temperatures(SWEEP)
@@ -272,6 +292,7 @@ def paper_outputs():
         "table4_undistilled",
         "table6_distilled",
         "fragility",
+        "attack_statistics",
     ]
     tables += [
         t for e, names in EXPERIMENT_TABLES.items() if EXPERIMENTS[e] for t in names
@@ -296,6 +317,12 @@ PLOT_CODE = [
 # REPORT.md likewise depends on its claims' code and on the paper's values it quotes.
 REPORT_CODE = [
     workflow.source_path("../../src/cw_distillation/outputs/report.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/claims.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/section8.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/rules.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/judge.py"),
+    workflow.source_path("../../src/cw_distillation/intervals.py"),
+    workflow.source_path("../../src/cw_distillation/verdict_rules.yaml"),
     workflow.source_path("../../src/cw_distillation/reference.py"),
     workflow.source_path("../../src/cw_distillation/reference_results.yaml"),
 ]

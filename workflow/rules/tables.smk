@@ -135,6 +135,28 @@ rule table_fragility:
         )
 
 
+# The intervals REPORT.md judges Tables IV and VI by: distances over images, success rates, paired ratios.
+rule table_attack_statistics:
+    input:
+        results=statistics_results(),
+        rules=workflow.source_path("../../src/cw_distillation/verdict_rules.yaml"),
+    output:
+        multiext(f"{OUTPUTS}/tables/attack_statistics", ".csv", ".md", ".tex"),
+    log:
+        f"{RESULTS}/logs/table_attack_statistics.log",
+    conda:
+        CONDA_ENV
+    resources:
+        **res("light"),
+    params:
+        base=table_base,
+    shell:
+        step(
+            "cw-distillation table-statistics --results {input.results} --out-base {params.base}",
+            rule="table_attack_statistics",
+        )
+
+
 # Section VIII.C: JSMA success and the L2 distance across the temperature sweep, and Fig. 8's correlation.
 rule table_temperature:
     input:
@@ -206,11 +228,12 @@ rule replication_report:
         outputs=paper_outputs(),
         code=REPORT_CODE,
     output:
-        report(
+        md=report(
             f"{OUTPUTS}/REPORT.md",
             caption="../report/replication_report.rst",
             category="Verdict",
         ),
+        json=f"{OUTPUTS}/verdicts.json",
     log:
         f"{RESULTS}/logs/replication_report.log",
     conda:
@@ -218,11 +241,11 @@ rule replication_report:
     resources:
         **res("light"),
     params:
-        tables=lambda w, output: os.path.join(os.path.dirname(output[0]), "tables"),
+        tables=lambda w, output: os.path.join(os.path.dirname(output.md), "tables"),
         config=json.dumps(config, sort_keys=True),
     shell:
         step(
             "cw-distillation report --tables {params.tables} --config {params.config:q} --inputs {input}"
-            " --out {output}",
+            " --out {output.md} --json-out {output.json}",
             rule="replication_report",
         )

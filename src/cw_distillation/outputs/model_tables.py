@@ -32,6 +32,8 @@ LOGIT_COLUMNS = [
     "std_rel_error",
     "ratio_to_standard",
     "closer_reading",
+    "test_images",
+    "one_hot_images",
 ]
 PAPER_LOGITS = {"standard": "logit_l1_norm.undistilled", "distilled": "logit_l1_norm.distilled_T100"}
 
@@ -55,6 +57,19 @@ def accuracy_rows(models: list[tuple[str, dict[str, Any]]]) -> list[dict[str, An
             }
         )
     return rows
+
+
+def one_hot_count(logits: np.ndarray) -> int:
+    """How many rows of logits (N, K) give a float32 softmax that is exactly one-hot: the winner
+    exactly 1.0 and every other component exactly 0.0 (Section VIII.A's epsilon rounded to 0).
+
+    The softmax is computed in float64 and rounded once to float32, so the count describes the
+    numbers, not a CPU's kernel (as ``fragility.softmax_probabilities``).
+    """
+    z = np.asarray(logits, np.float64)
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    p = (e / e.sum(axis=1, keepdims=True)).astype(np.float32)
+    return int(np.sum((p.max(axis=1) == 1.0) & (np.sum(p != 0.0, axis=1) == 1)))
 
 
 def logit_rows(dataset: str, logits: dict[str, np.ndarray]) -> list[dict[str, Any]]:
@@ -83,6 +98,8 @@ def logit_rows(dataset: str, logits: dict[str, np.ndarray]) -> list[dict[str, An
                 "std_rel_error": verdict[reading]["std_rel_error"] if verdict else None,
                 "ratio_to_standard": mean / stats["standard"][f"{reading}_mean"] if "standard" in stats else None,
                 "closer_reading": (reading == verdict["closer"]) if verdict else None,
+                "test_images": len(logits[name]),
+                "one_hot_images": one_hot_count(logits[name]),
             }
             rows.append(row)
     return rows

@@ -108,6 +108,35 @@ def table_attacks(args: argparse.Namespace) -> int:
     return 0
 
 
+def table_statistics(args: argparse.Namespace) -> int:
+    """The intervals the report judges Tables IV and VI by (outputs/attack_statistics.py)."""
+    from cw_distillation.attacks.result import AttackResult
+    from cw_distillation.outputs import attack_statistics, rules
+    from cw_distillation.outputs.tables import write_table
+
+    checked = rules.load()  # a broken rules file stops here, before any table is written
+    results, metrics = {}, {}
+    for path in args.results:  # results/<p>/attacks/<dataset>/<network>/<attack>.npz
+        path = Path(path)
+        network = "standard" if path.parent.name == "standard" else "distilled"
+        table_attack = registry.variant_names().get(path.stem, (path.stem, None))[0]
+        results[(path.parent.parent.name, network, path.stem)] = AttackResult.load(path)
+        metrics[path.stem] = registry.METRIC[table_attack]
+    bounds = {(d, m): checked.bound(d, m) for d, _, _ in results for m in rules.METRICS}
+    untargeted = frozenset(a for a in metrics if registry.variant_names().get(a, (a, None))[0] in registry.UNTARGETED)
+    rows = attack_statistics.statistic_rows(results, metrics, bounds, untargeted)
+    caption = (
+        "The intervals REPORT.md judges by: per attack and network, the mean distance of each case over images "
+        "(average case = each image's mean over all its targets) with a 95% bootstrap interval over images, the "
+        "success rates with exact binomial intervals (a success past the success bound of "
+        "src/cw_distillation/verdict_rules.yaml counts as a failure; beyond_bound counts those), and the "
+        "distilled / standard distance ratio on the (image, target) pairs attacked on both (paired bootstrap)."
+    )
+    step = step_for(args, args.results, {"table": "attack_statistics"})
+    _publish(write_table(rows, attack_statistics.STATISTIC_COLUMNS, args.out_base, caption=caption), step)
+    return 0
+
+
 def table_fragility(args: argparse.Namespace) -> int:
     from cw_distillation.attacks.result import AttackResult
     from cw_distillation.outputs.fragility_table import FRAGILITY_COLUMNS, fragility_rows
@@ -140,16 +169,18 @@ def table_fragility(args: argparse.Namespace) -> int:
 def table_temperature(args: argparse.Namespace) -> int:
     from cw_distillation import evaluate
     from cw_distillation.attacks.result import AttackResult
+    from cw_distillation.outputs import rules
     from cw_distillation.outputs.tables import write_table
     from cw_distillation.outputs.temperature import (
         CORRELATION_COLUMNS,
         JSMA_VARIANTS,
         TEMPERATURE_COLUMNS,
         correlation,
+        effect_sizes,
         temperature_rows,
     )
 
-    sweep, l2_samples = [], []
+    sweep, l2_samples, l2_runs = [], [], []
     for metrics_path in args.metrics:  # results/<p>/models/<dataset>/distilled_T<t>.json
         metrics = json.loads(Path(metrics_path).read_text())
         attacks = Path(metrics_path).parent.parent.parent / "attacks" / metrics["dataset"] / Path(metrics_path).stem
@@ -166,6 +197,7 @@ def table_temperature(args: argparse.Namespace) -> int:
         sweep.append(entry)
         # one random target per image: the distances of the successful pairs are the average case's
         l2_samples.append((metrics["temperature"], l2.l2[l2.success]))
+        l2_runs.append((metrics["temperature"], l2))
     sweep.sort(key=lambda entry: entry["temperature"])
     rows = temperature_rows(sweep, dataset=args.dataset)
     inputs = [*args.metrics, *args.results]
@@ -177,9 +209,13 @@ def table_temperature(args: argparse.Namespace) -> int:
     )
     _publish(write_table(rows, TEMPERATURE_COLUMNS, args.out_base, caption=caption), step)
     corr = correlation(rows, quantity="l2_mean", samples=[s for _, s in sorted(l2_samples, key=lambda e: e[0])])
+    corr |= effect_sizes(l2_runs, bound=rules.load().bound(args.dataset, "l2"))
     caption = (
         "Section VIII.C, Fig. 8: Pearson's rho between T and the L2 mean distance (paper: rho = -0.05), with its "
-        "95% bootstrap interval (2000 resamples of each network's attacked images, seed 0)."
+        "95% bootstrap interval (2000 resamples of each network's attacked images, seed 0); beside it the sizes "
+        "REPORT.md judges: the mean distance at the highest T over that at T = 1 on the pairs solved at both, and "
+        "the slope of the mean distance against log10 T as a fraction of the mean (change per tenfold T) on the "
+        "pairs solved at every T, each with a paired bootstrap interval over images."
     )
     _publish(write_table([corr], CORRELATION_COLUMNS, f"{args.out_base}_correlation", caption=caption), step)
     return 0
@@ -306,12 +342,14 @@ def table_transfer(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     from cw_distillation.files import write_text_atomic
-    from cw_distillation.outputs.report import build_report
+    from cw_distillation.outputs.report import build_verdicts, render, write_verdicts
 
     config = json.loads(args.config)
-    text = build_report(Path(args.tables), config)
-    write_text_atomic(args.out, text)
-    _publish([args.out], step_for(args, args.inputs, {"profile": config["profile"]}))
+    verdicts = build_verdicts(Path(args.tables), config)  # checks the rules file before writing anything
+    json_out = args.json_out or Path(args.out).with_name("verdicts.json")
+    write_text_atomic(json_out, write_verdicts(verdicts))
+    write_text_atomic(args.out, render(verdicts, config))
+    _publish([args.out, json_out], step_for(args, args.inputs, {"profile": config["profile"]}))
     return 0
 
 
@@ -336,7 +374,7 @@ def table_job_times(args: argparse.Namespace) -> int:
 
 
 def readme_results(args: argparse.Namespace) -> int:
-    """Rewrite (or, with --check, compare) the README's results block from the REPORT.md files."""
+    """Rewrite (or, with --check, compare) the README's results block from the verdicts.json files."""
     from cw_distillation.outputs.readme import committed_reports, results_block, splice
 
     readme = Path(args.readme)
@@ -375,6 +413,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_step_options(p)
     p.set_defaults(handler=table_attacks)
 
+    p = sub.add_parser("table-statistics", help="the intervals REPORT.md judges Tables IV and VI by")
+    p.add_argument("--results", nargs="+", required=True, type=Path, help="attack .npz files, standard and distilled")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_statistics)
+
     p = sub.add_parser("table-fragility", help="Section VIII.A table: earlier attacks and the diagnosis")
     p.add_argument("--reports", nargs="+", required=True, type=Path, help="fragility .json per dataset")
     p.add_argument("--results", nargs="+", required=True, type=Path, help="attack .npz files on the distilled nets")
@@ -398,9 +442,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_step_options(p)
     p.set_defaults(handler=table_job_times)
 
-    p = sub.add_parser("readme-results", help="the README's results block from the REPORT.md files")
+    p = sub.add_parser("readme-results", help="the README's results block from the verdicts.json files")
     p.add_argument("reports", nargs="*", type=Path,
-                   help="paper_outputs/<profile>/REPORT.md, in order (default: those of outputs/readme.PROFILES)")
+                   help="paper_outputs/<profile>/verdicts.json, in order (default: those of outputs/readme.PROFILES)")
     p.add_argument("--readme", default=Path("README.md"), type=Path)
     p.add_argument("--check", action="store_true", help="only compare; exit 1 if the README differs")
     p.set_defaults(handler=readme_results)
@@ -437,5 +481,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--config", required=True, help="the resolved config, as JSON")
     p.add_argument("--inputs", nargs="+", required=True, type=Path, help="the tables and figures it summarises")
     p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--json-out", type=Path, help="the verdicts as JSON (default: verdicts.json beside --out)")
     add_step_options(p)
     p.set_defaults(handler=report)
