@@ -46,3 +46,37 @@ def test_fig8_effect_sizes_are_paired_across_temperatures():
     assert eff["ratio"] == pytest.approx(1.2) and eff["ratio_images"] == 10
     assert eff["slope_lo"] < eff["slope"] < eff["slope_hi"] or eff["slope_lo"] == pytest.approx(eff["slope_hi"])
     assert 0.05 < eff["slope"] < 0.1
+
+
+def test_jsma_failures_are_counted_by_why_they_failed():
+    """A JSMA row that does not hold says how many failed pairs spent the whole feature budget and
+    how many stopped with no qualifying pair; a result made under a cap says so."""
+    from cw_distillation.outputs.attack_statistics import budget_rows
+
+    n = 4
+    result = AttackResult(
+        x_adv=np.zeros((n, 2, 2, 1), np.float32), success=np.array([True, False, False, False]),
+        l0=np.array([2.0, np.nan, np.nan, np.nan]), l2=np.ones(n), linf=np.ones(n),
+        iterations=np.array([1, 5, 2, 5]), seconds=np.zeros(n), image_index=np.zeros(n, np.int64),
+        target=np.arange(n), label=np.full(n, 9), meta={"max_pair_steps": 5, "gamma": 0.145},
+    )
+    (row,) = budget_rows("mnist", "standard", "jsma_z", result)
+    assert (row["statistic"], row["n"], row["k"], row["value"]) == ("budget_spent", 3, 2, 10.0)
+    assert "gamma = 0.145" in row["why"]
+    result.meta = {"max_pair_steps": 5, "gamma": 1.0}
+    assert budget_rows("mnist", "standard", "jsma_z", result)[0]["why"] is None
+    result.meta = {}
+    assert budget_rows("mnist", "standard", "jsma_z", result) == []
+
+
+def test_a_jsma_rows_why_names_how_its_pairs_failed(tmp_path):
+    from cw_distillation.outputs.claims import Inputs
+    from cw_distillation.outputs.section8 import jsma_failures
+
+    row = {"dataset": "mnist", "network": "distilled", "attack": "jsma_z", "statistic": "budget_spent",
+           "case": None, "n": 12, "k": 3, "value": 784.0, "why": None}
+    inputs = Inputs(tmp_path, {}, None, cache={"attack_statistics": [row]})
+    assert jsma_failures(inputs, "mnist", "distilled", "jsma_z") == (
+        "12 pairs failed: 3 used the whole budget of 784 features, 9 stopped with no pair of features "
+        "passing the saliency test")
+    assert jsma_failures(inputs, "mnist", "standard", "jsma_z") is None

@@ -14,6 +14,9 @@ One long row per (dataset, network, attack, statistic, case), keys STATISTIC_COL
   bound (exact binomial); ``beyond_bound`` counts the successes the bound refused.
 - "paired_ratio" (network "distilled/standard"): mean distilled distance / mean standard distance
   over the pairs both attacks solved, images resampled jointly (a paired bootstrap).
+- "budget_spent" (JSMA): of the n pairs that failed, k used every pair step the attack allows
+  (value: that budget, in changed features); the others stopped because no pair of features
+  passed the saliency test (or none was left): why a JSMA row fails, counted.
 
 A success is a success within the bound everywhere here (``rules.Rules.bound``).
 """
@@ -88,6 +91,19 @@ def result_rows(dataset: str, network: str, attack: str, result: AttackResult, m
     return rows
 
 
+def budget_rows(dataset: str, network: str, attack: str, result: AttackResult) -> list[dict[str, Any]]:
+    """The "budget_spent" row of a JSMA result (none for a result that records no budget)."""
+    steps = result.meta.get("max_pair_steps")
+    if steps is None:
+        return []
+    failed = ~np.asarray(result.success, bool)
+    spent = int(np.sum(failed & (result.iterations >= steps)))
+    gamma = float(result.meta.get("gamma", 1.0))
+    capped = f"capped at gamma = {gamma:g} of the features (Papernot et al.'s)" if gamma < 1 else ""
+    est = Estimate(value=float(2 * steps), lo=None, hi=None, n=int(failed.sum()), why=capped)
+    return [_row(dataset, network, attack, "l0", "budget_spent", None, est, spent)]
+
+
 def paired_ratio(numerator: AttackResult, denominator: AttackResult, metric: str, bound: float,
                  seed: int = 0) -> Estimate:
     """mean numerator distance / mean denominator distance on the (image_index, target) pairs that
@@ -137,6 +153,8 @@ def statistic_rows(results: Mapping[tuple[str, str, str], AttackResult], metrics
         metric = metrics[attack]
         rows += result_rows(dataset, network, attack, result, metric, bounds[(dataset, metric)],
                             targeted=attack not in untargeted)
+        if attack.startswith("jsma"):
+            rows += budget_rows(dataset, network, attack, result)
     for dataset in dict.fromkeys(d for d, _, _ in results):
         for attack in ratio_attacks:
             std, dist = results.get((dataset, "standard", attack)), results.get((dataset, "distilled", attack))
