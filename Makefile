@@ -29,13 +29,15 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: replicate figures test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
+.PHONY: replicate figures verify test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
 
 help:
 	@echo "make replicate [PROFILE=quick|mnist10|mnist50|cifar10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
 	@echo "               the workflow (default: everything of the profile); restores what the store holds"
 	@echo "make figures   every table, figure and REPORT.md of paper_outputs/PROFILE from the store alone"
 	@echo "               (no training, no attack; stops and says what is missing otherwise)"
+	@echo "make verify    rebuild paper_outputs/PROFILE from the store in a temporary worktree and compare it"
+	@echo "               with what is committed (N of M identical; exit 1 on a real difference)"
 	@echo "make dry-run   what make replicate would run"
 	@echo "make test      the test suite (pytest)"
 	@echo "make test-slurm the tiny profile through a one-node SLURM cluster (root)"
@@ -88,6 +90,11 @@ figures: $(STAMP)
 	@if test -s $(VENV)/figures-missing.txt; then cat $(VENV)/figures-missing.txt; \
 		echo "store/$(PROFILE) lacks what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute: make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
 	$(BIN)/snakemake figures $(SNAKEMAKE_OPTS)
+
+# paper_outputs/PROFILE rebuilt from store/PROFILE in a temporary worktree of HEAD and compared
+# with what is committed: "N of M identical", each difference named; exit 1 on a real one.
+verify: $(STAMP)
+	$(BIN)/python scripts/verify_outputs.py "$(PROFILE)" $(if $(DATA_MIRROR),--mirror "$(DATA_MIRROR)") --cores $(CORES)
 
 store-check: $(STAMP)
 	$(BIN)/cw-distillation store check store/$(PROFILE)

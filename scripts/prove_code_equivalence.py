@@ -9,8 +9,8 @@ and attacks. This script checks a refactoring instead of trusting it:
 1. runs the tiny profile end to end (every rule, every attack and variant, on synthetic
    data) under the code of OLD_REF (a git commit, in a temporary worktree) and under the
    working tree, each in its own scratch folder, with the same Snakemake command;
-2. compares every output (scripts/slurm/test_slurm.py's comparison: same SHA-256, or
-   differing only in wall-clock fields), and sorts the results by the kind of result they
+2. compares every output (cw_distillation.compare: same SHA-256, or differing only in
+   wall-clock fields), and sorts the results by the kind of result they
    are (model, logits, fragility, transfer, attack:<runner>, as the store keys them);
 3. for each kind whose code digest changed and whose every result is the same under both
    codes, records in src/cw_distillation/code_equivalences.yaml that the new digest is
@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import importlib.util
 import json
 import os
 import shutil
@@ -51,6 +50,8 @@ from pathlib import Path
 
 import yaml
 
+from cw_distillation import compare
+
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 EQUIVALENCES = REPO / "src/cw_distillation/code_equivalences.yaml"
@@ -60,14 +61,6 @@ HEADER = """\
 # The store's keys use the oldest digest of a chain, so that a refactoring keeps its entries.
 # Each record: the kind of result, the old and new digests, the commits, and the evidence.
 """
-
-
-def load_comparison():
-    path = REPO / "scripts/slurm/test_slurm.py"
-    spec = importlib.util.spec_from_file_location("test_slurm", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def tiny_config(tree: Path) -> Path:
@@ -217,12 +210,13 @@ def main(argv: list[str] | None = None) -> int:
         if not args.runs:
             run_tiny(old_tree, scratch / "old-run", args.cores)
             run_tiny(REPO, scratch / "new-run", args.cores, args.new_config)
-        comparison = load_comparison()
-        differ = comparison.compare_trees(scratch / "old-run", scratch / "new-run", "tiny")
+        result = compare.compare_runs(scratch / "old-run", scratch / "new-run", "tiny")
+        compare.report(result)
+        differ = result.differ
         differing = {d.split(":", 1)[0] for d in differ}
         results = scratch / "new-run" / "results" / "tiny"
         files: dict[str, list[str]] = {}
-        for path in comparison.compared_files(scratch / "new-run", "tiny"):
+        for path in compare.compared_files(scratch / "new-run", "tiny"):
             if path.startswith("results/tiny/"):
                 kind = kind_of(path.removeprefix("results/tiny/"))
                 if kind:

@@ -24,9 +24,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
-import io
-import json
 import os
 import re
 import shutil
@@ -35,8 +32,10 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
+
+from cw_distillation import compare
+from cw_distillation.files import sha256_file
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -52,12 +51,6 @@ SLURMD_TIMEOUT_S = 10
 # steps is done.
 CANCEL_AFTER = 0.6
 SLURM_TEST_FLAGS = ["--slurm-init-seconds-before-status-checks", "2", "--slurm-no-account"]
-
-# Fields that hold wall-clock values: the only differences allowed between two runs.
-VOLATILE_KEY = re.compile(
-    r"^(.*_)?(seconds|per_second|elapsed|duration|date_saved|timestamp|started|finished|start_time|end_time)$"
-)
-
 
 def say(msg: str = "") -> None:
     print(f"[test-slurm] {msg}" if msg else "", flush=True)
@@ -233,107 +226,22 @@ def block_after(text: str, pattern: str, lines: int = 6) -> str:
 
 
 # ------------------------------------------------------------------- comparisons
+# (cw_distillation.compare: the same rules serve make verify and prove_code_equivalence)
 
 
 def compared_files(root: Path, profile: str) -> dict[str, Path]:
-    """Outputs of a run: files under results/<profile> and paper_outputs/<profile>, without
-    logs, benchmark files (timings), provenance manifests (*.prov.json,
-    paper_outputs/<profile>/provenance/) and hidden files."""
-    files = {}
-    for top in (root / "results" / profile, root / "paper_outputs" / profile):
-        if not top.is_dir():
-            continue
-        for p in sorted(top.rglob("*")):
-            rel = p.relative_to(top)
-            if not p.is_file() or p.name.endswith(".prov.json") or any(s.startswith(".") for s in rel.parts):
-                continue
-            if rel.parts[0] in ("logs", "provenance", "benchmarks"):  # benchmarks: a job's measured time
-                continue
-            files[str(p.relative_to(root))] = p
-    return files
+    return compare.compared_files(root, profile)
 
 
 def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def json_diff(a, b, path: str = "") -> list[str]:
-    """Key paths where two JSON values differ."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        out = []
-        for k in sorted(set(a) | set(b)):
-            out += json_diff(a.get(k), b.get(k), f"{path}.{k}" if path else str(k)) if k in a and k in b \
-                else [f"{path}.{k}" if path else str(k)]
-        return out
-    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
-        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in json_diff(x, y, f"{path}[{i}]")]
-    return [] if a == b else [path]
-
-
-def volatile(key_path: str) -> bool:
-    last = re.sub(r"(\[\d+\])+$", "", key_path).rsplit(".", 1)[-1]
-    return bool(VOLATILE_KEY.match(last))
-
-
-def content_diff(a: bytes, b: bytes, name: str) -> tuple[list[str], list[str]]:
-    """(real differences, ignored wall-clock fields) between two versions of one file."""
-    if a == b:
-        return [], []
-    if name.endswith(".npy"):  # a member of an .npz
-        if VOLATILE_KEY.match(name.removesuffix(".npy")):
-            return [], ["(all)"]
-        import numpy as np
-
-        va, vb = np.load(io.BytesIO(a), allow_pickle=False), np.load(io.BytesIO(b), allow_pickle=False)
-        if va.ndim == 0 and va.dtype.kind in "US" and vb.ndim == 0 and vb.dtype.kind in "US":
-            return content_diff(str(va).encode(), str(vb).encode(), name.removesuffix(".npy") + ".json")
-        return ["bytes"], []
-    if name.endswith(".json"):
-        try:
-            keys = json_diff(json.loads(a), json.loads(b))
-        except ValueError:
-            return ["bytes"], []
-        return [k for k in keys if not volatile(k)], [k for k in keys if volatile(k)]
-    if zipfile.is_zipfile(io.BytesIO(a)) and zipfile.is_zipfile(io.BytesIO(b)):  # .keras, .npz
-        za, zb = zipfile.ZipFile(io.BytesIO(a)), zipfile.ZipFile(io.BytesIO(b))
-        names_a, names_b = set(za.namelist()), set(zb.namelist())
-        real = [f"member {n} only in one" for n in sorted(names_a ^ names_b)]
-        ignored = []
-        for n in sorted(names_a & names_b):
-            r, i = content_diff(za.read(n), zb.read(n), n)
-            real += [f"{n}:{x}" for x in r]
-            ignored += [f"{n}:{x}" for x in i]
-        return real, ignored
-    return ["bytes"], []
+    return sha256_file(path)
 
 
 def compare_trees(a_root: Path, b_root: Path, profile: str = "tiny") -> list[str]:
     """Compare two runs' outputs; print a summary; return the files that differ for real."""
-    a, b = compared_files(a_root, profile), compared_files(b_root, profile)
-    differ, same, timing_only = [], 0, []
-    for rel in sorted(set(a) | set(b)):
-        if rel not in a or rel not in b:
-            differ.append(f"{rel}: only in {a_root if rel in a else b_root}")
-            continue
-        if sha256(a[rel]) == sha256(b[rel]):
-            same += 1
-            continue
-        real, ignored = content_diff(a[rel].read_bytes(), b[rel].read_bytes(), a[rel].name)
-        if real:
-            differ.append(f"{rel}: differs in {', '.join(real[:8])}")
-        else:
-            timing_only.append(f"{rel} (only {', '.join(sorted(set(ignored))[:4])})")
-    say(f"compared {len(set(a) | set(b))} files: {same} with the same SHA-256, "
-        f"{len(timing_only)} differing only in wall-clock fields, {len(differ)} differing")
-    for t in timing_only:
-        say(f"  same but wall-clock: {t}")
-    for d in differ:
-        say(f"  DIFFERS: {d}")
-    return differ
+    comparison = compare.compare_runs(a_root, b_root, profile)
+    compare.report(comparison, say)
+    return comparison.differ
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, str]]:

@@ -31,12 +31,25 @@ def fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
+CSV_DIGITS = 12  # significant digits of a float in a CSV: a rebuild is byte-stable (make verify)
+
+
+def csv_value(value: Any) -> Any:
+    """A cell as written to CSV: floats at CSV_DIGITS significant digits, so that a rebuild whose
+    summation order moved the 16th digit writes the same bytes; None as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.{CSV_DIGITS}g}"
+    return value
+
+
 def to_csv(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
+        writer.writerow({k: csv_value(row.get(k)) for k in columns})
     return buf.getvalue()
 
 

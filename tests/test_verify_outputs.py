@@ -1,0 +1,36 @@
+"""make verify (scripts/verify_outputs.py): what it refuses, and how it reads a plan."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from conftest import REPO
+
+
+def script():
+    spec = importlib.util.spec_from_file_location("cw_verify_outputs", REPO / "scripts/verify_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_a_profile_without_a_committed_store_or_config_is_refused_by_name(capsys):
+    verify = script()
+    assert verify.main(["quick"]) == 2
+    assert "store/quick: no store committed" in capsys.readouterr().err
+    assert verify.main(["no_such_profile"]) == 2
+    assert "config/no_such_profile.yaml does not exist" in capsys.readouterr().err
+
+
+def test_the_jobs_a_store_lacks_are_read_from_the_dry_run():
+    plan = """
+rule attack:
+    input: results/p/data/mnist.npz
+    output: results/p/attacks/mnist/standard/l2.npz, results/p/attacks/mnist/standard/l2.json
+localrule restore:
+    output: results/p/models/mnist/standard.keras
+rule table_iv:
+    output: paper_outputs/p/tables/table4.csv
+"""
+    assert script().missing_jobs(plan) == [
+        "attack: results/p/attacks/mnist/standard/l2.npz, results/p/attacks/mnist/standard/l2.json"]
