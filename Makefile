@@ -13,9 +13,9 @@ GPU ?= 0
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
-# A profile is config/<name>.yaml; the default one, quick, is config/config.yaml (Snakemake's default config).
-CONFIGFILE := config/$(if $(filter quick,$(PROFILE)),config,$(PROFILE)).yaml
-NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(filter-out config,$(basename $(notdir $(wildcard config/*.yaml))))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (README: Running on a cluster)))"; exit 2
+# A profile is config/<name>.yaml; the default one, quick, is the top-level config.yaml (Snakemake's default config).
+CONFIGFILE := $(if $(filter quick,$(PROFILE)),config.yaml,config/$(PROFILE).yaml)
+NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(basename $(notdir $(wildcard config/*.yaml)))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (README: Running on a cluster)))"; exit 2
 # KERAS_BACKEND=jax make replicate ... is the config key backend (one --config: a second would replace the first).
 CONFIG_VALUES := $(strip $(if $(DATA_MIRROR),'data={mirror: "$(abspath $(DATA_MIRROR))"}') $(if $(KERAS_BACKEND),backend=$(KERAS_BACKEND)))
 CONFIG_FLAG := $(if $(CONFIG_VALUES),--config $(CONFIG_VALUES),)

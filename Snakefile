@@ -4,10 +4,10 @@
 
 # The workflow config: the --configfile files on the command line (config/<profile>.yaml, then any
 # of your own), merged in order over the schema's defaults, which are the paper's settings; with
-# none, the default profile config/config.yaml (quick). A profile never inherits another's values.
+# none, the default profile config.yaml (quick). A profile never inherits another's values.
 if not workflow.overwrite_configfiles:
 
-    configfile: "config/config.yaml"
+    configfile: "config.yaml"
 
 
 include: "workflow/rules/common.smk"

@@ -32,7 +32,7 @@ EXPENSIVE = re.compile(r"^(train_\w+|logits|attack|fragility|transfer_examples)$
 
 
 def config_file(profile: str) -> str:
-    return "config/config.yaml" if profile == "quick" else f"config/{profile}.yaml"
+    return "config.yaml" if profile == "quick" else f"config/{profile}.yaml"
 
 
 def git(*args: str, cwd: Path = REPO) -> str:

@@ -12,7 +12,7 @@ from cw_distillation.config import ConfigError, backend_warning, load_schema, va
 SCHEMA_PATH = REPO / "workflow/schemas/config.schema.yaml"
 SCHEMA = load_schema(SCHEMA_PATH)
 PROFILES = {
-    "quick": REPO / "config/config.yaml",
+    "quick": REPO / "config.yaml",
     "mnist10": REPO / "config/mnist10.yaml",
     "cifar10": REPO / "config/cifar10.yaml",
     "mnist50": REPO / "config/mnist50.yaml",
@@ -26,7 +26,7 @@ def load(path: Path) -> dict:
 
 
 def test_every_profile_file_is_in_the_table_and_every_command_line_profile_elsewhere():
-    assert sorted(PROFILES.values()) == sorted((REPO / "config").glob("*.yaml"))
+    assert sorted(PROFILES.values()) == sorted([REPO / "config.yaml", *(REPO / "config").glob("*.yaml")])
     assert [p.name for p in (REPO / "workflow/profiles").iterdir()] == ["slurm"]
 
 
@@ -70,7 +70,7 @@ def test_the_schema_defaults_are_the_paper_profile():
 
 
 def test_no_configfile_is_the_default_profile(monkeypatch):
-    monkeypatch.chdir(REPO)  # as Snakemake reads it: config/config.yaml in the working directory
+    monkeypatch.chdir(REPO)  # as Snakemake reads it: config.yaml in the working directory
     assert workflow_config([], SCHEMA_PATH) == workflow_config([PROFILES["quick"]], SCHEMA_PATH)
 
 

@@ -92,7 +92,7 @@ def test_example_sources_defaults_to_one_row_per_class_and_is_bounded():
 
 
 def test_quick_profile_draws_no_grid_of_its_cifar10_networks_at_chance():
-    quick = validate_config(yaml.safe_load((REPO / "config/config.yaml").read_text()), SCHEMA)
+    quick = validate_config(yaml.safe_load((REPO / "config.yaml").read_text()), SCHEMA)
     assert quick["figures"]["example_datasets"] == ["mnist"]
     cifar10 = validate_config(yaml.safe_load((REPO / "config/cifar10.yaml").read_text()), SCHEMA)
     assert "cifar10" in cifar10["figures"]["example_datasets"]

@@ -17,9 +17,8 @@ TINY = REPO / "config/tiny.yaml"
 
 def with_default_config(folder: Path) -> None:
     """The default profile where a run in ``folder`` (--directory) looks for it, as in a clone: a run
-    that names no --configfile reads config/config.yaml."""
-    (folder / "config").mkdir(exist_ok=True)
-    shutil.copy(REPO / "config/config.yaml", folder / "config/config.yaml")
+    that names no --configfile reads config.yaml."""
+    shutil.copy(REPO / "config.yaml", folder / "config.yaml")
 
 
 def snakemake(*args: str, cwd: Path = REPO, timeout: int = 900) -> subprocess.CompletedProcess:

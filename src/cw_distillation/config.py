@@ -89,7 +89,7 @@ def load_config(path: str | Path, schema_path: str | Path) -> dict:
 
 
 # The default profile (quick): what the Snakefile reads when the command line names no --configfile.
-DEFAULT_CONFIG = "config/config.yaml"
+DEFAULT_CONFIG = "config.yaml"
 
 
 def merge(base: dict, override: dict) -> dict:

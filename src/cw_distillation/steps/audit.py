@@ -30,7 +30,7 @@ def explain(args: argparse.Namespace) -> int:
 def check_config(args: argparse.Namespace) -> int:
     """The config a run with these --configfile files would see: merged in order over the schema's
     defaults (the paper's settings) as the Snakefile does, with the cross-key checks; no file: the
-    default profile (config/config.yaml)."""
+    default profile (config.yaml)."""
     import yaml
 
     from cw_distillation.config import workflow_config
@@ -51,6 +51,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("check-config", help="the config a run with these --configfile files sees, checked")
     p.add_argument("config", type=Path, nargs="*",
-                   help="profile files, merged in order over the schema's defaults (none: config/config.yaml)")
+                   help="profile files, merged in order over the schema's defaults (none: config.yaml)")
     p.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
     p.set_defaults(handler=check_config)
