@@ -123,3 +123,18 @@ def test_examples_are_in_the_box_success_is_the_argmax_and_batching_changes_noth
     assert batched.success.mean() >= 0.5
     assert np.all(batched.l0[batched.success] < 25)
     np.testing.assert_array_equal(batched.l0, alone.l0)
+
+
+def test_reduce_const_halves_c_after_each_solved_round_and_still_finds_the_fewest_pixels():
+    """The released REDUCE_CONST: after a round solves, the next starts at c / 2 (so it spends
+    Adam steps growing c again). It is off by default, and the result's meta then does not name
+    it, as before the option existed."""
+    strengths = np.array([2.0, 2.2, 1.8, 2.1, 0.3, 0.3, 0.2, 0.2, 0.1])
+    strengths[3:4] = 0.25
+    model, x0, a, margin = problem((3, 3, 1), strengths, 3, seed=3)
+    fixed = cw_l0.attack(model, x0[None], np.array([1]), **QUICK)
+    halved = cw_l0.attack(model, x0[None], np.array([1]), reduce_const=True, **QUICK)
+    assert fixed.success.all() and halved.success.all()
+    assert halved.l0[0] == fixed.l0[0] == fewest_pixels(x0, a, margin + cw_l0.MARGIN)
+    assert halved.meta["reduce_const"] is True and "reduce_const" not in fixed.meta
+    assert halved.iterations[0] > fixed.iterations[0]

@@ -11,8 +11,9 @@ no free pixel left fails at once (the reference runs every c up to largest_const
 zero gradient first); a solution that changed nothing ends the pair with x (the reference
 gets there freezing one pixel per round); pixels with equal scores freeze in index order
 (the reference's order among ties is unspecified). Its options abort_early (on: a round
-stops at its first valid solution), reduce_const (off) and independent_channels (off)
-are fixed at their defaults.
+stops at its first valid solution) and independent_channels (off) are fixed at their
+defaults; reduce_const (off by default, as released: "faster to set to false") halves c
+after each solved round, so that later rounds may solve with a smaller c.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def _cap(n_changed: Tensor) -> Tensor:
 
 def _step_fn(
     model: keras.Model, learning_rate: float, max_iterations: int,
-    largest_const: float, const_factor: float,
+    largest_const: float, const_factor: float, reduce_const: bool = False,
 ) -> Callable[[State], State]:
     """One Adam step of every row on its round's L2 problem over its free pixels; a solved
     round freezes pixels and restarts from its solution, a failed one ends the pair.
@@ -129,6 +130,8 @@ def _step_fn(
             "x_best": ops.where(cw_batch.per_row(solved, x_new),
                                 ops.where(cw_batch.per_row(moved, x_new), x_new, s["x0"]), s["x_best"]),
             "it": ops.where(again, 0, s["it"]),
+            # reduce_const: the next round starts at half the c that solved this one
+            "c": ops.where(again, s["c"] / 2, s["c"]) if reduce_const else s["c"],
             "ended": s["ended"] | failed | (solved & ~moved),
         }
 
@@ -139,7 +142,7 @@ def attack(
     model: keras.Model, x: np.ndarray, target: np.ndarray, *,
     learning_rate: float = 1e-2, max_iterations: int = 1000,
     initial_const: float = 1e-3, largest_const: float = 2e6, const_factor: float = 2.0,
-    **run_options: Unpack[RunOptions],
+    reduce_const: bool = False, **run_options: Unpack[RunOptions],
 ) -> AttackResult:
     """Targeted C&W L0 adversarial examples, one per (x[i], target[i]).
 
@@ -150,17 +153,20 @@ def attack(
     initial_const: c of the first round (later rounds start at the previous round's c).
     largest_const: c at which a round gives up; larger finds more, slower to fail.
     const_factor: growth of c after a failed value; smaller is more precise, slower.
+    reduce_const: halve c after each solved round (the released code's REDUCE_CONST, off
+        there "faster to set to false"); may find fewer pixels, slower.
     run_options: batch_size, image_index, label, checkpoint (cw_batch.RunOptions).
     """
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L0State:
         return {**cw_batch.round_rows(pairs, x, onehot, initial_const),
                 "free": np.ones((*x[pairs].shape[:3], 1), np.float32)}
 
-    one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor)
+    one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor, reduce_const)
     meta = {
         "attack": "cw_l0", "learning_rate": learning_rate, "max_iterations": max_iterations,
         "initial_const": initial_const, "largest_const": largest_const,
         "const_factor": const_factor, "batch_size": run_options.get("batch_size", cw_batch.BATCH_SIZE),
+        **({"reduce_const": True} if reduce_const else {}),  # absent: off, as released
     }
     return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L0",
                           **run_options)
