@@ -188,3 +188,13 @@ def test_adversarial_grid_names_the_classes_it_is_given(drawn):
     axes = np.array(drawn[0].axes).reshape(2, 10)
     assert [ax.get_title() for ax in axes[0]] == [f"→ {name}" for name in names]
     assert [ax.get_ylabel() for ax in axes[:, 0]] == ["cat", "ship"]
+
+
+def test_security_curves_draw_one_panel_per_dataset_and_metric(tmp_path):
+    from cw_distillation.outputs.plots import security_curves
+
+    rows = [{"dataset": d, "network": n, "attack": a, "metric": m, "distance": x, "broken": x / 2, "pairs": 9}
+            for d in ("mnist", "cifar10") for n in ("standard", "distilled")
+            for a, m in (("l2", "l2"), ("l0", "l0")) for x in (0.0, 1.0, 2.0)]
+    paths = security_curves(rows, tmp_path / "security")
+    assert sorted(p.suffix for p in paths) == [".pdf", ".png"] and all(p.stat().st_size > 0 for p in paths)

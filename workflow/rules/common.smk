@@ -269,6 +269,7 @@ FIGURES = {
     "jsma_success_vs_temperature": ("jsma_temperature", "sweep"),
     "fig9_transfer_standard": ("fig9", "transfer"),
     "fig10_transfer_distilled": ("fig10", "transfer"),
+    "security_curves": ("security", "always"),
 }
 # The tables of each experiment that a profile may leave out (training.sweep_dataset or
 # training.transfer_dataset null), and whether it runs.
@@ -276,7 +277,7 @@ EXPERIMENT_TABLES = {
     "sweep": ["temperature", "temperature_correlation"],
     "transfer": ["transfer"],
 }
-EXPERIMENTS = {"sweep": SWEEP, "transfer": TRANSFER}
+EXPERIMENTS = {"sweep": SWEEP, "transfer": TRANSFER, "always": True}
 
 
 def figure_key(wildcards, output):
@@ -293,6 +294,7 @@ def paper_outputs():
         "table6_distilled",
         "fragility",
         "attack_statistics",
+        "security_curves",
     ]
     tables += [
         t for e, names in EXPERIMENT_TABLES.items() if EXPERIMENTS[e] for t in names

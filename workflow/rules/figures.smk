@@ -120,3 +120,27 @@ rule adversarial_examples:
             " --n-sources {params.n_sources} --out-base {params.base} --code {input.code}",
             rule="adversarial_examples",
         )
+
+
+# Beyond the paper: security curves, standard (solid) and distilled (dashed), per metric.
+rule security_curves:
+    input:
+        table=f"{OUTPUTS}/tables/security_curves.csv",
+        code=PLOT_CODE,
+    output:
+        report(
+            multiext(f"{OUTPUTS}/figures/security_curves", ".pdf", ".png"),
+            caption="../report/security_curves.rst",
+            category="Beyond the paper",
+        ),
+    log:
+        f"{RESULTS}/logs/security_curves.log",
+    conda:
+        CONDA_ENV
+    resources:
+        **res("light"),
+    params:
+        base=table_base,
+        figure=figure_key,
+    shell:
+        step(FIGURE, rule="security_curves")

@@ -157,6 +157,27 @@ rule table_attack_statistics:
         )
 
 
+# Beyond the paper: the fraction of pairs each attack broke within distance d, from the stored results.
+rule table_security_curves:
+    input:
+        results=statistics_results(),
+    output:
+        multiext(f"{OUTPUTS}/tables/security_curves", ".csv", ".md", ".tex"),
+    log:
+        f"{RESULTS}/logs/table_security_curves.log",
+    conda:
+        CONDA_ENV
+    resources:
+        **res("light"),
+    params:
+        base=table_base,
+    shell:
+        step(
+            "cw-distillation table-security --results {input.results} --out-base {params.base}",
+            rule="table_security_curves",
+        )
+
+
 # Section VIII.C: JSMA success and the L2 distance across the temperature sweep, and Fig. 8's correlation.
 rule table_temperature:
     input:

@@ -374,3 +374,31 @@ def _mark_failed(ax, height: int, width: int) -> None:
 
 def _dataset_name(dataset: str) -> str:
     return {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(dataset, dataset)
+
+
+def security_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list[Path]:
+    """The fraction of pairs broken within distance d against d: one row of panels per dataset,
+    one panel per metric, each attack in its colour, the standard network solid and the
+    distilled one dashed (outputs/security_curves.py)."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    metrics = [m for m in ("l0", "l2", "linf") if any(r["metric"] == m for r in rows)]
+    fig, axes = new_figure(len(datasets), len(metrics), squeeze=False,
+                           figsize=(3.4 * len(metrics), 2.8 * len(datasets)))
+    attacks = list(dict.fromkeys(r["attack"] for r in rows))
+    colours = {a: plt.get_cmap("tab20")(i % 20) for i, a in enumerate(attacks)}
+    for i, dataset in enumerate(datasets):
+        for j, metric in enumerate(metrics):
+            ax = axes[i][j]
+            for (attack, network) in dict.fromkeys((r["attack"], r["network"]) for r in rows
+                                                   if r["dataset"] == dataset and r["metric"] == metric):
+                curve = [r for r in rows if r["dataset"] == dataset and r["attack"] == attack
+                         and r["network"] == network]
+                ax.plot([r["distance"] for r in curve], [r["broken"] for r in curve],
+                        color=colours[attack], linestyle="-" if network == "standard" else "--",
+                        label=f"{attack} ({network})")
+            ax.set_ylim(-0.02, 1.02)
+            ax.set_xlabel({"l0": "L0 (pixels)", "l2": "L2", "linf": "L∞"}[metric] + " distance d")
+            ax.set_ylabel("pairs broken within d")
+            ax.set_title(f"{_dataset_name(dataset)}, {metric}", fontsize="medium")
+            ax.legend(fontsize="xx-small", loc="lower right")
+    return save_figure(fig, base)

@@ -110,18 +110,11 @@ def table_attacks(args: argparse.Namespace) -> int:
 
 def table_statistics(args: argparse.Namespace) -> int:
     """The intervals the report judges Tables IV and VI by (outputs/attack_statistics.py)."""
-    from cw_distillation.attacks.result import AttackResult
     from cw_distillation.outputs import attack_statistics, rules
     from cw_distillation.outputs.tables import write_table
 
     checked = rules.load()  # a broken rules file stops here, before any table is written
-    results, metrics = {}, {}
-    for path in args.results:  # results/<p>/attacks/<dataset>/<network>/<attack>.npz
-        path = Path(path)
-        network = "standard" if path.parent.name == "standard" else "distilled"
-        table_attack = registry.variant_names().get(path.stem, (path.stem, None))[0]
-        results[(path.parent.parent.name, network, path.stem)] = AttackResult.load(path)
-        metrics[path.stem] = registry.METRIC[table_attack]
+    results, metrics = _attack_results(args.results)
     bounds = {(d, m): checked.bound(d, m) for d, _, _ in results for m in rules.METRICS}
     untargeted = frozenset(a for a in metrics if registry.variant_names().get(a, (a, None))[0] in registry.UNTARGETED)
     rows = attack_statistics.statistic_rows(results, metrics, bounds, untargeted)
@@ -134,6 +127,35 @@ def table_statistics(args: argparse.Namespace) -> int:
     )
     step = step_for(args, args.results, {"table": "attack_statistics"})
     _publish(write_table(rows, attack_statistics.STATISTIC_COLUMNS, args.out_base, caption=caption), step)
+    return 0
+
+
+def _attack_results(paths) -> tuple[dict, dict]:
+    """(dataset, network, attack) -> AttackResult and attack -> metric, for results under
+    results/<p>/attacks/<dataset>/<network>/<attack>.npz (network: standard, or distilled)."""
+    from cw_distillation.attacks.result import AttackResult
+
+    results, metrics = {}, {}
+    for path in map(Path, paths):
+        network = "standard" if path.parent.name == "standard" else "distilled"
+        table_attack = registry.variant_names().get(path.stem, (path.stem, None))[0]
+        results[(path.parent.parent.name, network, path.stem)] = AttackResult.load(path)
+        metrics[path.stem] = registry.METRIC[table_attack]
+    return results, metrics
+
+
+def table_security(args: argparse.Namespace) -> int:
+    """Security curves from the stored results: pairs broken within d, against d (issue 35)."""
+    from cw_distillation.outputs import security_curves
+    from cw_distillation.outputs.tables import write_table
+
+    results, metrics = _attack_results(args.results)
+    rows = security_curves.curve_rows(results, metrics)
+    caption = ("Security curves: per dataset, network and attack, the fraction of (image, target) pairs the "
+               "attack broke within distance d (its own metric), at 41 distances from 0 to the largest successful "
+               "distance of that dataset and metric; a failed pair is broken at no distance.")
+    step = step_for(args, args.results, {"table": "security_curves"})
+    _publish(write_table(rows, security_curves.CURVE_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -258,6 +280,9 @@ def figure(args: argparse.Namespace) -> int:
             hi={v: [r[f"{v}_success_hi"] for r in rows] for v in ("jsma_f", "jsma_z")},
             dataset=rows[0]["dataset"],
         )
+        inputs = [args.table]
+    elif args.figure == "security":
+        paths = plots.security_curves(rows, base)
         inputs = [args.table]
     else:
         wanted = {"fig9": "standard", "fig10": "distilled"}[args.figure]
@@ -419,6 +444,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_step_options(p)
     p.set_defaults(handler=table_statistics)
 
+    p = sub.add_parser("table-security", help="security curves: pairs broken within d, against d, per attack")
+    p.add_argument("--results", nargs="+", required=True, type=Path, help="attack .npz files, standard and distilled")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_security)
+
     p = sub.add_parser("table-fragility", help="Section VIII.A table: earlier attacks and the diagnosis")
     p.add_argument("--reports", nargs="+", required=True, type=Path, help="fragility .json per dataset")
     p.add_argument("--results", nargs="+", required=True, type=Path, help="attack .npz files on the distilled nets")
@@ -450,7 +481,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=readme_results)
 
     p = sub.add_parser("figure", help="one figure from its table")
-    p.add_argument("--figure", required=True, choices=["fig8", "jsma_temperature", "fig9", "fig10"])
+    p.add_argument("--figure", required=True, choices=["fig8", "jsma_temperature", "fig9", "fig10", "security"])
     p.add_argument("--table", required=True, type=Path, help="the .csv it plots")
     p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
     p.add_argument("--out-base", required=True, type=Path)
