@@ -51,3 +51,13 @@ def test_setup_asks_for_full_float32_products_and_the_manifest_records_it(monkey
         assert provenance.hardware()["matmul_precision"] == "tensor_float_32_execution=off"
     finally:
         provenance.hardware.cache_clear()
+
+
+def test_tensorflow_starts_without_its_cpp_start_up_lines_and_stderr_still_works():
+    import sys
+
+    code = ("import sys; from cw_distillation import device; device.import_tensorflow(); "
+            "print('stderr after the import', file=sys.stderr)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "stderr after the import" in run.stderr
+    assert "oneDNN" not in run.stderr and "absl::InitializeLog" not in run.stderr

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 
 log = logging.getLogger("cw_distillation")
 
@@ -44,6 +45,26 @@ def setup() -> str:
     return device
 
 
+def import_tensorflow():
+    """TensorFlow, imported with the C++ start-up lines it prints before its log level applies
+    (oneDNN, CUDA stubs, absl: 3-4 lines in every step's log) sent to /dev/null; CW_TF_STARTUP_LOG=1
+    keeps them. A failed import still raises its Python error."""
+    if "tensorflow" in sys.modules or os.environ.get("CW_TF_STARTUP_LOG") == "1":
+        import tensorflow as tf
+
+        return tf
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+            import tensorflow as tf
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    return tf
+
+
 def _full_float32(backend: str) -> str:
     """Turn TF32 off for float32 matrix products (a no-op on a CPU); the setting, as recorded."""
     if backend == "jax":
@@ -51,15 +72,14 @@ def _full_float32(backend: str) -> str:
 
         jax.config.update("jax_default_matmul_precision", "highest")
         return "jax_default_matmul_precision=highest"
-    import tensorflow as tf
-
+    tf = import_tensorflow()
     tf.config.experimental.enable_tensor_float_32_execution(False)
     return "tensor_float_32_execution=off"
 
 
 def _tensorflow_gpus() -> list[str]:
     """Memory growth on every GPU (TensorFlow takes all of a GPU's memory otherwise); their names."""
-    import tensorflow as tf
+    tf = import_tensorflow()
 
     names = []
     for gpu in tf.config.list_physical_devices("GPU"):
