@@ -54,7 +54,7 @@ def artifact_of(manifest: Path) -> Path:
     if manifest.name.endswith(".prov.json"):
         return manifest.with_name(manifest.name.removesuffix(".prov.json"))
     parts = manifest.parts
-    i = parts.index(PROV_DIR)
+    i = max(k for k in range(2, len(parts)) if parts[k] == PROV_DIR and parts[k - 2] == "paper_outputs")
     return Path(*parts[:i], *parts[i + 1 :]).with_suffix("")
 
 
@@ -221,7 +221,7 @@ def portable(path: str | Path, repo: Path | None = None) -> str:
     to the repository (``repo``, by default the run's working directory), with ``..`` for a
     data mirror outside it, so that no manifest names the machine that made it."""
     text = Path(path).as_posix()
-    code = code_path(text)
+    code = code_path(text) if is_code(text) else None
     if code is not None:
         return code
     if not os.path.isabs(text):
@@ -442,12 +442,12 @@ def _at(base: Path | None, path: Path) -> Path:
     return path if path.is_absolute() or base is None else base / path
 
 
-def code_root(base: Path) -> Path:
-    """The checkout whose ``src/cw_distillation/`` the code a manifest names is compared with: the
-    one that holds the audited folder, else the one the package runs from."""
+def code_file(source: str, base: Path) -> Path:
+    """Where the code file ``source`` (``src/cw_distillation/...``) is now: in the checkout that
+    holds the audited folder, else in the package that runs (a copied folder, an installed package)."""
     if (base / CODE_MARKER).is_dir():
-        return base
-    return Path(__file__).resolve().parents[2]
+        return base / source
+    return Path(__file__).resolve().parent / source.removeprefix(CODE_MARKER)
 
 
 def audit(root: str | Path) -> tuple[list[Finding], int]:
@@ -517,7 +517,7 @@ def audit(root: str | Path) -> tuple[list[Finding], int]:
             elif _inside(ipath, root):
                 findings.append(Finding("missing-input", recorded.as_posix(), f"its input {item['path']} is gone"))
         findings.extend(_chain_problems(recorded, data))
-    findings.extend(_code_problems(code, code_root(base or Path.cwd()), digest))
+    findings.extend(_code_problems(code, base or Path.cwd(), digest))
     for path in sorted(root.rglob("*")):
         if (
             path.is_file()
@@ -531,11 +531,11 @@ def audit(root: str | Path) -> tuple[list[Finding], int]:
     return findings, len(manifests)
 
 
-def _code_problems(code: dict[tuple[str, str], list[str]], checkout: Path, digest: Any) -> list[Finding]:
+def _code_problems(code: dict[tuple[str, str], list[str]], base: Path, digest: Any) -> list[Finding]:
     """One finding per source file that differs from, or is gone since, the version recorded."""
     problems, gone = [], set()
     for (source, recorded), made in sorted(code.items()):
-        path = checkout / source
+        path = code_file(source, base)
         uses = f"{len(made)} artifact(s) made with it, e.g. {made[0]}"
         if not path.is_file():
             if source not in gone:
