@@ -1,7 +1,9 @@
 """Every artifact has a manifest; audit names whatever was changed, replaced or deleted."""
 
 import json
+import re
 import shutil
+from pathlib import Path
 
 import pytest
 
@@ -315,3 +317,156 @@ def test_a_table_made_from_benchmark_files_passes_the_audit(chain):
     assert main(args) == 0
     code, lines = audit_lines("results/t")
     assert code == 0, lines
+
+
+# ----------------------------------------------------------------------------- issue 34: portable, code-aware, small
+
+
+def machine_paths(folder) -> list[str]:
+    """Every absolute path (a JSON string starting with /) in the manifests under ``folder``."""
+    found = []
+    for path in sorted(folder.rglob("*.json")):
+        found += [f"{path}: {m}" for m in re.findall(r'"(/[^"]*)"', path.read_text())]
+    return found
+
+
+def publish(chain, name: str, inputs: list) -> None:
+    """A published output of ``chain``'s prepared data, made by the given inputs."""
+    out = chain / "paper_outputs/t" / name
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"{name}\n")
+    provenance.write_manifest(out, Step(command="tables", params={}, inputs=inputs))
+
+
+def test_code_is_recorded_by_its_place_in_the_repository_whatever_path_the_run_used():
+    cache = ("/root/.cache/snakemake/snakemake/source-cache/snakemake-runtime-cache/tmp9brvfrun/file/work/qc/"
+             "workflow/rules/../../src/cw_distillation/outputs/plots.py")
+    assert provenance.portable(cache) == "src/cw_distillation/outputs/plots.py"
+    assert provenance.portable("/elsewhere/clone/src/cw_distillation/reference_results.yaml") == (
+        "src/cw_distillation/reference_results.yaml")
+    assert provenance.portable("/work/shared/datasets", repo=Path("/work/main")) == "../shared/datasets"
+    assert provenance.portable("results/t/data/mnist.npz") == "results/t/data/mnist.npz"
+
+
+def test_another_mirror_gives_the_same_config_digest():
+    config = {"profile": "t", "seed": 0, "data": {"mirror": "/work/shared/datasets", "synthetic": {"enabled": False}}}
+    other = {**config, "data": {**config["data"], "mirror": "/mnt/other mirror"}}
+    assert provenance.config_digest(config) == provenance.config_digest(other)
+    assert provenance.config_digest(config) != provenance.config_digest({**config, "seed": 1})
+
+
+def test_manifests_name_no_machine_and_record_the_mirror_beside_the_config(chain, monkeypatch):
+    monkeypatch.setenv("CW_DATA_MIRROR", str(chain / "mirror"))
+    publish(chain, "tables/counts.csv", [chain / "results/t/data/mnist.npz", Path(provenance.__file__)])
+    assert machine_paths(chain / "results") == [] and machine_paths(chain / "paper_outputs") == []
+    manifest = json.loads(provenance.manifest_path("paper_outputs/t/tables/counts.csv").read_text())
+    assert manifest["data_mirror"] == "mirror"
+    assert [i["path"] for i in manifest["inputs"]] == ["results/t/data/mnist.npz", "src/cw_distillation/provenance.py"]
+
+
+@pytest.fixture
+def checkout(chain):
+    """``chain`` as a checkout: the package's report.py copied to src/, and a published report made with it."""
+    code = chain / "src/cw_distillation/outputs/report.py"
+    code.parent.mkdir(parents=True)
+    shutil.copy(Path(provenance.__file__).parent / "outputs/report.py", code)
+    publish(chain, "REPORT.md", [chain / "results/t/data/mnist.npz", code])
+    return code
+
+
+def test_audit_names_an_edited_source_file_as_stale_code(checkout, capsys):
+    assert main(["audit", "paper_outputs/t"]) == 0
+    before = provenance.sha256_any(checkout)
+    checkout.write_text(checkout.read_text() + "# a comment\n")
+    assert main(["audit", "paper_outputs/t"]) == 1
+    out = capsys.readouterr().out
+    after = provenance.sha256_any(checkout)
+    assert f"STALE-CODE     src/cw_distillation/outputs/report.py: made by {before[:8]}, now {after[:8]}" in out
+
+
+def test_audit_names_a_source_file_that_is_gone(checkout, capsys):
+    checkout.unlink()
+    assert main(["audit", "paper_outputs/t"]) == 1
+    lines = [line for line in capsys.readouterr().out.splitlines() if "report.py" in line]
+    assert len(lines) == 1 and lines[0].startswith("MISSING-CODE   src/cw_distillation/outputs/report.py: no longer")
+
+
+@pytest.mark.parametrize("text", ["[]", '{"artifact": {"path": "paper_outputs/t/x", "sha256": "0"}}', "{not json"])
+def test_a_manifest_that_is_not_one_is_named_in_one_line(chain, capsys, text):
+    publish(chain, "tables/counts.csv", [chain / "results/t/data/mnist.npz"])
+    bad = provenance.manifest_path("paper_outputs/t/tables/counts.csv")
+    bad.write_text(text)
+    assert main(["audit", "paper_outputs/t"]) == 1
+    out = capsys.readouterr().out
+    assert next(line for line in out.splitlines() if str(bad) in line).startswith("UNREADABLE")
+    assert "counts.csv" not in out.replace(str(bad), "")  # one line, not one more for the table
+    assert main(["explain", "paper_outputs/t/tables/counts.csv"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(bad) in err[0] and "Traceback" not in err[0]
+
+
+def test_published_manifests_store_each_lineage_node_once(chain, capsys):
+    for name in ("figures/a.png", "figures/a.pdf"):
+        publish(chain, name, [chain / "results/t/data/mnist.npz"])
+    nodes = {p.stem for p in (chain / "paper_outputs/t/provenance/lineage").glob("*.json")}
+    refs = [json.loads(provenance.manifest_path(f"paper_outputs/t/figures/{n}").read_text())["lineage"]
+            for n in ("a.png", "a.pdf")]
+    # prepare, download, the synthetic mirror and its registry: once for both figures
+    assert len(nodes) == 4 and set(refs[0].values()) == set(refs[1].values()) == nodes
+    assert main(["audit", "paper_outputs/t"]) == 0
+    assert main(["explain", "paper_outputs/t/figures/a.png"]) == 0
+    assert "step: cw-distillation synthesize" in capsys.readouterr().out
+    assert main(["explain", "paper_outputs/t/figures/a.png", "--depth", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "step: cw-distillation prepare" in out and "step: cw-distillation download" not in out
+    assert "(made by download; beyond --depth 1)" in out
+
+
+def test_an_edited_lineage_node_is_named(chain, capsys):
+    publish(chain, "figures/a.png", [chain / "results/t/data/mnist.npz"])
+    node = next((chain / "paper_outputs/t/provenance/lineage").glob("*.json"))
+    node.write_text(node.read_text().replace('"seed"', '"seed" ', 1))
+    assert main(["audit", "paper_outputs/t"]) == 1
+    assert f"{node.relative_to(chain)}: lineage node whose SHA-256 is not its name" in capsys.readouterr().out
+
+
+def as_written_before(manifest: Path, chain: Path) -> None:
+    """Rewrite a manifest as the code before issue 34 wrote it: the lineage embedded, code named
+    by a Snakemake source-cache path, the mirror by an absolute path."""
+    data = provenance.load(manifest)
+    cache = "/root/.cache/snakemake/source-cache/tmpx/file/work/qc/workflow/rules/../../"
+    for node in [data, *data["lineage"].values()]:
+        for item in node["inputs"]:
+            item["path"] = cache + item["path"] if provenance.is_code(item["path"]) else str(chain / item["path"])
+        node["schema"] = 1
+    manifest.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def test_relativize_rewrites_old_manifests_without_touching_the_results(checkout, capsys):
+    chain = checkout.parents[3]
+    publish(chain, "tables/counts.csv", [chain / "results/t/data/mnist.npz"])
+    for manifest in provenance._manifests_under(chain / "paper_outputs/t"):
+        as_written_before(manifest, chain)
+    for path in (chain / "results/t").rglob("*.prov.json"):
+        as_written_before(path, chain)
+    shutil.rmtree(chain / "paper_outputs/t/provenance/lineage")
+    results = {p: p.read_bytes() for p in chain.rglob("*") if p.is_file() and not provenance.is_manifest(p)}
+    assert machine_paths(chain / "paper_outputs") and main(["audit", "paper_outputs/t"]) == 0
+    assert main(["provenance", "relativize", "paper_outputs/t", "results/t"]) == 0
+    assert machine_paths(chain / "paper_outputs") == [] and machine_paths(chain / "results") == []
+    assert {p: p.read_bytes() for p in results} == results
+    assert main(["audit", "paper_outputs/t"]) == 0 and main(["audit", "results/t"]) == 0
+    text = {p: p.read_text() for p in (chain / "paper_outputs").rglob("*.json")}
+    assert main(["provenance", "relativize", "paper_outputs/t"]) == 0  # a second time: nothing changes
+    assert {p: p.read_text() for p in (chain / "paper_outputs").rglob("*.json")} == text
+    checkout.write_text(checkout.read_text() + "# a comment\n")
+    assert main(["audit", "paper_outputs/t"]) == 1
+    assert "STALE-CODE     src/cw_distillation/outputs/report.py" in capsys.readouterr().out
+
+
+def test_relativize_removes_the_nodes_no_manifest_references(chain, capsys):
+    publish(chain, "figures/a.png", [chain / "results/t/data/mnist.npz"])
+    stray = chain / "paper_outputs/t/provenance/lineage" / ("0" * 64 + ".json")
+    stray.write_text("{}\n")
+    assert main(["provenance", "relativize", "paper_outputs/t"]) == 0
+    assert not stray.exists() and "1 unreferenced lineage node(s) removed" in capsys.readouterr().out

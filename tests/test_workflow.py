@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -151,6 +152,17 @@ def test_tiny_profile_runs_end_to_end(tiny_run):
     # the init network trains one epoch, and its provenance says so (not an unused default of 50)
     init = json.loads((tiny_run / "results/tiny/models/mnist/init.keras.prov.json").read_text())
     assert init["step"]["params"]["epochs"] == 1 and init["step"]["params"]["role"] == "init"
+
+
+def test_tiny_run_manifests_name_no_machine_path(tiny_run):
+    """Every path a manifest records is relative to the repository (issue 34): none names the run's
+    folder, Snakemake's source cache or a mirror by an absolute path."""
+    manifests = [p for folder in ("results/tiny", "paper_outputs/tiny", "store/tiny")
+                 for p in (tiny_run / folder).rglob("*.json")
+                 if p.name.endswith(".prov.json") or "provenance" in p.parts]
+    assert len(manifests) > 50
+    absolute = [f"{p}: {m}" for p in manifests for m in re.findall(r'"(/[^"]*)"', p.read_text())]
+    assert absolute == [], absolute[:5]
 
 
 @pytest.mark.parametrize("folder", ["results/tiny", "paper_outputs/tiny"])

@@ -18,7 +18,7 @@ from cw_distillation.steps import attacking, audit, data, reporting, storing, tr
 STAGES = [data, training, attacking, reporting, storing, audit]
 # The steps that run a network: they say which device they run on (device.setup) first.
 # Steps that inspect files rather than read them as inputs (they report damage themselves).
-UNCHECKED_STEPS = {"audit", "explain", "check-config", "summarize"}
+UNCHECKED_STEPS = {"audit", "explain", "provenance", "check-config", "summarize"}
 NETWORK_STEPS = {"train", "soft-labels", "logits", "attack", "fragility", "transfer-attack", "transfer-predict"}
 
 

@@ -36,12 +36,18 @@ CONDA_ENV = workflow.source_path("../../environment.yml")
 
 # Recorded in every manifest without being a rule parameter (a parameter would rerun every
 # job whenever any key changed). KERAS_BACKEND: Keras reads it when a step first imports it.
+# CW_DATA_MIRROR: one machine's choice, recorded beside the config digest and left out of it.
 # PATH: the steps' `cw-distillation` is the one installed beside the Python that runs Snakemake, when
 # none is on PATH already (`.venv/bin/snakemake ...` without an activated environment).
+MIRROR_ENV = (
+    f" CW_DATA_MIRROR={shlex.quote(config['data']['mirror'])}"
+    if config["data"]["mirror"]
+    else ""
+)
 shell.prefix(
     f"set -euo pipefail; command -v cw-distillation >/dev/null || export "
     f"PATH={shlex.quote(os.path.dirname(sys.executable))}:$PATH; export CW_CONFIG_DIGEST={config_digest(config)} "
-    f"CW_PROFILE={PROFILE} KERAS_BACKEND={config['backend']}; "
+    f"CW_PROFILE={PROFILE} KERAS_BACKEND={config['backend']}{MIRROR_ENV}; "
 )
 
 

@@ -1,8 +1,9 @@
-"""Provenance steps: audit a folder, explain one artifact, check a config."""
+"""Provenance steps: audit a folder, explain one artifact, rewrite manifests, check a config."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from cw_distillation import provenance
@@ -23,7 +24,24 @@ def audit(args: argparse.Namespace) -> int:
 
 
 def explain(args: argparse.Namespace) -> int:
-    print(provenance.explain(args.artifact))
+    try:
+        print(provenance.explain(args.artifact, depth=args.depth))
+    except (provenance.ManifestError, FileNotFoundError) as err:
+        print(f"explain: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def relativize(args: argparse.Namespace) -> int:
+    """Rewrite committed manifests in the current form (relative paths, lineage referenced);
+    the results they describe are not touched."""
+    for folder in args.folder:
+        try:
+            rewritten, removed = provenance.relativize(folder, args.repo.resolve())
+        except provenance.ManifestError as err:
+            print(f"provenance relativize: {err}; nothing after it rewritten", file=sys.stderr)
+            return 1
+        print(f"{folder}: {rewritten} manifest(s) rewritten, {removed} unreferenced lineage node(s) removed")
     return 0
 
 
@@ -47,7 +65,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("explain", help="print the chain of steps that made one artifact")
     p.add_argument("artifact", type=Path)
+    p.add_argument("--depth", type=int, default=None, help="steps back to show (default: all, to the downloads)")
     p.set_defaults(handler=explain)
+
+    p = sub.add_parser("provenance", help="maintain manifests: `provenance relativize FOLDER...`")
+    tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
+    t = tasks.add_parser("relativize", help="rewrite the manifests under folders with paths relative to the "
+                         "repository and, under paper_outputs/, lineage nodes stored once (results untouched)")
+    t.add_argument("folder", type=Path, nargs="+")
+    t.add_argument("--repo", type=Path, default=Path("."), help="the repository paths are made relative to")
+    t.set_defaults(handler=relativize)
 
     p = sub.add_parser("check-config", help="the config a run with these --configfile files sees, checked")
     p.add_argument("config", type=Path, nargs="*",
