@@ -143,7 +143,7 @@ def attack(
         done = np.zeros(len(xb), bool)
         for restart in range(restarts):
             x0 = _random_start(xb, eps, norm, [(seed, restart, int(i), int(t))
-                                               for i, t in zip(image_index[batch], tb)])
+                                               for i, t in zip(image_index[batch], tb, strict=True)])
             found, hit, spent = _run(step_fn, xb, yb, tb, x0, ~done, eps, norm, untargeted,
                                      iterations, momentum, rho, initial_step)
             x_adv[batch][hit] = found[hit]  # a view of x_adv: writes through
