@@ -17,8 +17,10 @@ import numpy as np
 from conftest import REPO
 from test_cw_l2 import conv_model, pairs_on
 
-# The tests marked `backends`: C&W L2/L0/L-inf optimality and batching, training's bit-exact resume.
-MARKED_FILES = ["tests/test_cw_l2.py", "tests/test_cw_l0.py", "tests/test_cw_linf.py", "tests/test_train.py"]
+# The tests marked `backends`: C&W L2/L0/L-inf optimality and batching, training's bit-exact resume,
+# APGD's and FMN's closed forms, scale invariance and batching.
+MARKED_FILES = ["tests/test_cw_l2.py", "tests/test_cw_l0.py", "tests/test_cw_linf.py", "tests/test_train.py",
+                "tests/test_apgd.py", "tests/test_fmn.py"]
 
 
 def on_backend(backend: str, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
