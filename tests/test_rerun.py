@@ -163,3 +163,8 @@ def test_a_rerun_drifting_within_the_tolerance_is_told_apart_from_a_different_on
         moved = AttackResult(**{**stored.__dict__, "x_adv": x + np.float32(0.1 + shift)})
         moved.l0, moved.l2, moved.linf = distances(x, moved.x_adv)
         assert compare_pair(stored, moved, 0, 0)[0] == verdict
+
+
+def test_a_folder_without_stored_results_is_named(tmp_path, capsys):
+    assert rerun(tmp_path, tmp_path / "mnist.npz") == 1
+    assert capsys.readouterr().err.strip() == f"{tmp_path}: no stored attack results (attacks/) or networks (models/)"
