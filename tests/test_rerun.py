@@ -155,14 +155,14 @@ def test_an_l2_pair_aborting_with_its_image_reruns_with_that_image_s_pairs():
     np.testing.assert_array_equal(rows_to_rerun(drawn, image_index, "l0", {}), [4])
 
 
-def test_a_rerun_drifting_within_the_tolerance_is_told_apart_from_a_different_one():
+def test_a_rerun_drifting_within_the_tolerance_or_close_is_told_apart_from_a_different_one():
     x = np.zeros((1, 2, 2, 1), np.float32)
     stored = AttackResult(x + 0.1, np.array([True]), *distances(x, x + 0.1), np.zeros(1), np.zeros(1),
                           np.zeros(1), np.zeros(1), np.zeros(1))
-    for shift, verdict in ((0.0, "identical"), (1e-7, "within tolerance"), (1e-3, "different")):
+    for shift, verdict in ((0.0, "identical"), (1e-7, "within tolerance"), (1e-3, "close"), (0.05, "different")):
         moved = AttackResult(**{**stored.__dict__, "x_adv": x + np.float32(0.1 + shift)})
         moved.l0, moved.l2, moved.linf = distances(x, moved.x_adv)
-        assert compare_pair(stored, moved, 0, 0)[0] == verdict
+        assert compare_pair(stored, moved, 0, 0, "l2")[0] == verdict, shift
 
 
 def test_a_folder_without_stored_results_is_named(tmp_path, capsys):
