@@ -29,7 +29,7 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: replicate figures verify test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
+.PHONY: replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
 
 help:
 	@echo "make replicate [PROFILE=quick|mnist10|mnist50|cifar10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
@@ -38,6 +38,8 @@ help:
 	@echo "               (no training, no attack; stops and says what is missing otherwise)"
 	@echo "make verify    rebuild paper_outputs/PROFILE from the store in a temporary worktree and compare it"
 	@echo "               with what is committed (N of M identical; exit 1 on a real difference)"
+	@echo "make rerun [PAIRS=3] [SEED=0] [RERUN_FILES=...]  rerun PAIRS random pairs of every attack result of"
+	@echo "               store/PROFILE and re-evaluate every network's test accuracy (exit 1 on a difference)"
 	@echo "make dry-run   what make replicate would run"
 	@echo "make test      the test suite (pytest)"
 	@echo "make test-slurm the tiny profile through a one-node SLURM cluster (root)"
@@ -95,6 +97,19 @@ figures: $(STAMP)
 # with what is committed: "N of M identical", each difference named; exit 1 on a real one.
 verify: $(STAMP)
 	$(BIN)/python scripts/verify_outputs.py "$(PROFILE)" $(if $(DATA_MIRROR),--mirror "$(DATA_MIRROR)") --cores $(CORES)
+
+# PAIRS random pairs (drawn with SEED) of each stored attack result rerun and compared, and each stored
+# network's test accuracy re-evaluated, on the prepared data (made first); report in results/PROFILE/rerun.json.
+PAIRS ?= 3
+SEED ?= 0
+RERUN_FILES ?= store/$(PROFILE)
+RERUN_DATA = $(patsubst %,results/$(PROFILE)/data/%.npz,$(notdir $(wildcard store/$(PROFILE)/models/*)))
+rerun: $(STAMP)
+	@test -f $(CONFIGFILE) || { $(NO_PROFILE); }
+	@test -n "$(RERUN_DATA)" || { echo "store/$(PROFILE) holds no networks: nothing to rerun"; exit 2; }
+	$(BIN)/snakemake $(RERUN_DATA) --cores 1 --configfile $(CONFIGFILE) $(CONFIG_FLAG)
+	$(BIN)/cw-distillation verify rerun $(RERUN_FILES) --pairs "$(PAIRS)" --seed "$(SEED)" \
+		$(addprefix --data ,$(RERUN_DATA)) --out "results/$(PROFILE)/rerun.json"
 
 store-check: $(STAMP)
 	$(BIN)/cw-distillation store check store/$(PROFILE)
