@@ -17,7 +17,7 @@ STAT_COLUMNS = ["dataset", "network", "attack", "metric", "statistic", "case", "
 
 def config(profile: str) -> dict:
     """The profile's config as a run sees it (config/<profile>.yaml over the schema's defaults)."""
-    path = REPO / "config" / ("config.yaml" if profile == "quick" else f"{profile}.yaml")
+    path = REPO / ("config.yaml" if profile == "quick" else f"config/{profile}.yaml")
     return workflow_config([path], SCHEMA)
 
 

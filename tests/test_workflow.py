@@ -236,6 +236,7 @@ def test_changing_plotting_code_reruns_only_the_plots(tiny_run):
         "jsma_success_vs_temperature",
         "fig_transfer",
         "adversarial_examples",
+        "security_curves",
         "replication_report",
         "all",
     }, jobs
