@@ -17,7 +17,11 @@ STAMP := $(VENV)/.installed
 CONFIGFILE := $(if $(filter quick,$(PROFILE)),config.yaml,config/$(PROFILE).yaml)
 NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(basename $(notdir $(wildcard config/*.yaml)))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (README: Running on a cluster)))"; exit 2
 # KERAS_BACKEND=jax make replicate ... is the config key backend (one --config: a second would replace the first).
-CONFIG_VALUES := $(strip $(if $(DATA_MIRROR),'data={mirror: "$(abspath $(DATA_MIRROR))"}') $(if $(KERAS_BACKEND),backend=$(KERAS_BACKEND)))
+# The mirror reaches the shell through the environment, never pasted into a line, so that a folder
+# with a space or an apostrophe works (and no DATA_MIRROR value runs as a command).
+export CW_DATA_MIRROR_ARG := $(DATA_MIRROR)
+MIRROR_CONFIG := $(if $(DATA_MIRROR),"data={mirror: \"$$(realpath -m -- "$$CW_DATA_MIRROR_ARG")\"}")
+CONFIG_VALUES := $(strip $(MIRROR_CONFIG) $(if $(KERAS_BACKEND),backend=$(KERAS_BACKEND)))
 CONFIG_FLAG := $(if $(CONFIG_VALUES),--config $(CONFIG_VALUES),)
 # Targets go first: --configfile and --config take several values and would swallow them.
 GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
@@ -96,7 +100,7 @@ figures: $(STAMP)
 # paper_outputs/PROFILE rebuilt from store/PROFILE in a temporary worktree of HEAD and compared
 # with what is committed: "N of M identical", each difference named; exit 1 on a real one.
 verify: $(STAMP)
-	$(BIN)/python scripts/verify_outputs.py "$(PROFILE)" $(if $(DATA_MIRROR),--mirror "$(DATA_MIRROR)") --cores $(CORES)
+	$(BIN)/python scripts/verify_outputs.py "$(PROFILE)" $(if $(DATA_MIRROR),--mirror "$$CW_DATA_MIRROR_ARG") --cores $(CORES)
 
 # PAIRS random pairs (drawn with SEED) of each stored attack result rerun and compared, and each stored
 # network's test accuracy re-evaluated, on the prepared data (made first); report in results/PROFILE/rerun.json.

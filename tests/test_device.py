@@ -61,3 +61,12 @@ def test_tensorflow_starts_without_its_cpp_start_up_lines_and_stderr_still_works
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "stderr after the import" in run.stderr
     assert "oneDNN" not in run.stderr and "absl::InitializeLog" not in run.stderr
+
+
+def test_a_mirror_folder_with_a_space_and_an_apostrophe_reaches_snakemake_whole(tmp_path):
+    """DATA_MIRROR travels through the environment, never pasted into a shell line (issue 34)."""
+    mirror = tmp_path / "a mirror's folder"
+    mirror.mkdir()
+    run = subprocess.run(["make", "dry-run", "PROFILE=tiny", "TARGET=results/tiny/data/mnist.npz",
+                          f"DATA_MIRROR={mirror}"], cwd=REPO, capture_output=True, text=True)
+    assert f'data={{mirror: "{mirror}"}}' in run.stdout + run.stderr, run.stdout[-2000:] + run.stderr[-2000:]
