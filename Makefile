@@ -69,7 +69,7 @@ $(STAMP): pyproject.toml
 # A killed run leaves Snakemake's lock behind: say in one line what to do, rather than its long message.
 define CHECK_LOCK
 	@if [ -n "$$(ls -A .snakemake/locks 2>/dev/null)" ] && \
-		! (for p in $$(pgrep -f '[s]nakemake'); do [ "$$(readlink /proc/$$p/cwd)" = "$(CURDIR)" ] && exit 0; done; exit 1); then \
+		! (for p in $$(pgrep -f 'bin/[s]nakemake'); do [ "$$(readlink /proc/$$p/cwd)" = "$(CURDIR)" ] && exit 0; done; exit 1); then \
 		echo "A previous run was killed and left its lock in .snakemake/locks; no other run is going here, so: make unlock, then rerun (unfinished jobs rerun; attacks resume from their checkpoints)."; exit 2; fi
 endef
 
