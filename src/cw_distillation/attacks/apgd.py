@@ -34,8 +34,6 @@ exists within eps); AutoAttack keeps iterating and returns its last one.
 
 from __future__ import annotations
 
-import cw_distillation.autodiff as autodiff  # first: it sets KERAS_BACKEND for keras
-
 # isort: split
 import math
 import time
@@ -46,7 +44,8 @@ import numpy as np
 from keras import ops
 
 from cw_distillation.attacks.losses import loss_f
-from cw_distillation.attacks.pairs import BOX_MAX, BOX_MIN, attack_result, batches, check_pairs, to_numpy
+from cw_distillation.attacks.objective import value_hit_and_grad
+from cw_distillation.attacks.pairs import BOX_MAX, BOX_MIN, attack_result, batches, check_pairs
 from cw_distillation.attacks.result import AttackResult
 
 NORMS = ("linf", "l2")
@@ -256,22 +255,7 @@ def _loss_gradient_fn(model: keras.Model, loss: str, untargeted: bool):
             return dlr_loss(logits, label) if untargeted else dlr_loss_targeted(logits, label, target)
         return loss_f(logits, label) if untargeted else -loss_f(logits, target)
 
-    def step(x, label, target):
-        value, logits, grad = autodiff.value_and_grad_aux(
-            lambda v: (lambda z: (objective(z, label, target), z))(model(v, training=False)), x
-        )
-        return value, logits, grad
-
-    compiled = autodiff.compile_fn(step)
-
-    def call(x, label, target):
-        value, logits, grad = compiled(np.asarray(x, np.float32), np.asarray(label, np.int32),
-                                       np.asarray(target, np.int32))
-        predicted = np.argmax(to_numpy(logits), axis=1)
-        hit = predicted != label if untargeted else predicted == target
-        return to_numpy(value).astype(np.float64), hit, to_numpy(grad)
-
-    return call
+    return value_hit_and_grad(model, objective, untargeted)
 
 
 def _pick(logits, index):

@@ -34,8 +34,6 @@ l0 counts pixels (any channel), the same thing on one-channel images.
 
 from __future__ import annotations
 
-import cw_distillation.autodiff as autodiff  # first: it sets KERAS_BACKEND for keras
-
 # isort: split
 import math
 import time
@@ -45,7 +43,8 @@ import keras
 import numpy as np
 from keras import ops
 
-from cw_distillation.attacks.pairs import BOX_MAX, BOX_MIN, attack_result, batches, check_pairs, to_numpy
+from cw_distillation.attacks.objective import value_hit_and_grad
+from cw_distillation.attacks.pairs import BOX_MAX, BOX_MIN, attack_result, batches, check_pairs
 from cw_distillation.attacks.result import AttackResult
 
 NORMS = ("l2", "linf", "l0")
@@ -198,20 +197,12 @@ def _project(delta: np.ndarray, eps: np.ndarray, norm: str) -> np.ndarray:
 
 
 def _loss_gradient_fn(model: keras.Model, untargeted: bool):
-    """Compiled (x, label, target) -> margin L (n,), whether x is adversarial (n,) and dL/dx."""
+    """Compiled (x, label, target) -> margin L (n,), whether x is adversarial (n,) and dL/dx (float64)."""
+    call = value_hit_and_grad(model, lambda z, label, target: margin_loss(z, label, target, untargeted),
+                              untargeted)
 
-    def step(x, label, target):
-        return autodiff.value_and_grad_aux(
-            lambda v: (lambda z: (margin_loss(z, label, target, untargeted), z))(model(v, training=False)), x
-        )
+    def in_float64(x, label, target):
+        value, adversarial, grad = call(x, label, target)
+        return value, adversarial, grad.astype(np.float64)
 
-    compiled = autodiff.compile_fn(step)
-
-    def call(x, label, target):
-        value, logits, grad = compiled(np.asarray(x, np.float32), np.asarray(label, np.int32),
-                                       np.asarray(target, np.int32))
-        predicted = np.argmax(to_numpy(logits), axis=1)
-        adversarial = predicted != label if untargeted else predicted == target
-        return to_numpy(value).astype(np.float64), adversarial, to_numpy(grad).astype(np.float64)
-
-    return call
+    return in_float64
