@@ -33,7 +33,7 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
+.PHONY: lock replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
 
 help:
 	@echo "make replicate [PROFILE=quick|mnist10|mnist50|cifar10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
@@ -59,12 +59,23 @@ help:
 	@echo "make gpu-check-inputs  .gpu_check/ and .whl/ for benchmarks/gpu_check.sh on a JAX GPU machine"
 	@echo "make clean-venv   remove .venv"
 
-$(STAMP): pyproject.toml
+# Every package at the version and hashes of requirements.lock (make lock writes it), then the
+# project itself without dependencies: the manifests record the lock's digest and any package
+# the environment holds at another version.
+$(STAMP): pyproject.toml requirements.lock
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python >= 3.11 is needed (set PYTHON=...)")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# requirements.lock from pyproject.toml's pins and extras (dev includes jax), for every platform,
+# keeping the versions it already names where they still fit (uv prefers the existing output).
+lock: $(STAMP)
+	$(BIN)/python -m pip install --quiet uv==0.13.9
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 --universal --generate-hashes \
+		--custom-compile-command "make lock" -o requirements.lock
 
 # A killed run leaves Snakemake's lock behind: say in one line what to do, rather than its long message.
 define CHECK_LOCK

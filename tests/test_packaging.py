@@ -32,6 +32,38 @@ def test_every_dependency_is_pinned_exactly():
         assert "==" in dep, f"{dep} is not pinned"
 
 
+def test_the_lock_holds_every_pin_of_pyproject_at_its_version_with_hashes():
+    from cw_distillation import lockfile
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    declared = pins(project["dependencies"] + project["optional-dependencies"]["dev"])
+    locked = lockfile.pins(REPO / lockfile.LOCK)
+    assert {n: locked[lockfile.canonical(n)][0] for n in declared} == declared
+    assert len(locked) > 3 * len(declared)  # what they pull in is pinned too
+    text = (REPO / lockfile.LOCK).read_text()
+    assert text.count("--hash=sha256:") >= len(locked) and "/tmp" not in text and "/work" not in text
+    makefile = (REPO / "Makefile").read_text()
+    assert "--require-hashes -r requirements.lock" in makefile and "--no-deps -e ." in makefile
+
+
+def test_the_environment_record_names_packages_installed_at_other_versions(tmp_path, monkeypatch):
+    from cw_distillation import lockfile
+
+    (tmp_path / lockfile.LOCK).write_text("numpy==0.0.1 \\\n    --hash=sha256:00\nno-such-dist==1.0\n"
+                                          "winonly==1.0 ; sys_platform == 'win32'\n")
+    got = lockfile.record(str(tmp_path))
+    assert got["lock"] == lockfile.LOCK and len(got["sha256"]) == 64
+    assert got["differs"][0].startswith("no-such-dist: locked 1.0, installed none")
+    assert got["differs"][1].startswith("numpy: locked 0.0.1, installed ") and len(got["differs"]) == 2
+
+
+def test_this_environment_holds_the_locked_versions():
+    """make test installs from the lock: a package at another version means the lock is stale."""
+    from cw_distillation import lockfile
+
+    assert lockfile.differences(REPO / lockfile.LOCK) == []
+
+
 def test_readme_opens_with_the_two_commands_and_ci_runs_the_test_one():
     readme = (REPO / "README.md").read_text()
     head = "\n".join(readme.splitlines()[:15])

@@ -84,6 +84,7 @@ def test_manifest_records_what_a_reviewer_needs(chain):
     assert m["step"]["command"] == "prepare" and m["step"]["rule"] == "prepare"
     assert m["inputs"][0]["path"] == "results/t/raw/mnist"
     assert {"python", "tensorflow", "keras", "numpy", "snakemake"} <= set(m["software"])
+    assert m["environment"]["lock"] == "requirements.lock" and m["environment"]["differs"] == []
     assert {"git_commit", "git_dirty"} <= set(m["code"]) and m["hardware"]["cpu_threads"] >= 1
     assert m["started"] <= m["ended"]
     assert m["step"]["notes"]["shapes"]["x_train"] == [40, 28, 28, 1]

@@ -29,6 +29,7 @@ from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from cw_distillation import lockfile
 from cw_distillation.files import normalize_archive, sha256_any, tree_digests, write_text_atomic
 
 SCHEMA_VERSION = 2  # 2: paths relative to the repository; lineage referenced under paper_outputs/
@@ -189,6 +190,7 @@ def write_manifest(artifact: str | Path, step: Step) -> Path:
         "inputs": inputs,
         "code": code_version(),
         "software": software(),
+        "environment": lockfile.record(),
         "seed": step.seed,
         "op_determinism": step.determinism,
         "hardware": hardware(),
