@@ -103,6 +103,26 @@ def test_stored_pairs_rerun_identically_and_the_network_keeps_its_accuracy(made,
     assert sha256_tree(target) == before
 
 
+def test_the_pairs_of_named_images_rerun_all_together(made, tmp_path, capsys):
+    """--images: every pair of those test images (the pairs a job attacked itself, rerun as it
+    attacked them), not a random draw."""
+    target, data = made
+    images = [str(i) for i in np.unique(AttackResult.load(target / ATTACK).image_index)]
+    assert rerun(target / ATTACK, data, "--images", *images, "--out", str(tmp_path / "r.json")) == 0
+    report = json.loads((tmp_path / "r.json").read_text())
+    pairs = report["results"][0]["pairs"]
+    assert report["images"] == list(map(int, images)) and len(pairs) == 18 and all(p["drawn"] for p in pairs)
+    assert {p["verdict"] for p in pairs} == {"identical"}
+    assert f"every pair of test image(s) {', '.join(images)}" in capsys.readouterr().out
+
+
+def test_images_a_result_lacks_are_named_with_the_file(made, capsys):
+    target, data = made
+    assert rerun(target / ATTACK, data, "--images", "9999") == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(str(target / ATTACK)) and "no pairs of test image(s) 9999" in err
+
+
 def test_an_edited_and_rehashed_result_is_caught(copy, capsys):
     target, data = copy
     stored = AttackResult.load(target / ATTACK)

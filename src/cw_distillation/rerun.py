@@ -43,6 +43,10 @@ class Tolerance:
     # TensorFlow's oneDNN input gradient differs with the batch size (3e-7 on mnist10's standard
     # network, batch 9 vs 450); C&W's early abort and binary search turn that into another
     # trajectory (mnist10 L2: 34009 steps instead of 32009, L2 up to 2.0% apart on 9 pairs).
+    # Measured on that network (CPU): every batch of 16 rows or more gives a row the same bits,
+    # whatever the other rows hold; batches of 1 to 15 rows do not. The C&W queue shrinks as its
+    # last pairs finish, so a pair's bits depend on the job's whole batch history: only a rerun of
+    # the pairs a job attacked itself, all together (``images=``), repeats that history exactly.
     # So a pair whose success agrees and whose distance in the attack's metric is within 5% is
     # close: a real rerun, not proof of bytes; an edit that moves distances more is caught.
     close_rel: float = 0.05
@@ -154,6 +158,16 @@ def draw_pairs(n: int, k: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=min(k, n), replace=False))
 
 
+def pairs_of(stored, images: list[int], path: Path) -> np.ndarray:
+    """The rows of ``stored`` whose test image is one of ``images``; an error naming ``path``
+    and the images it has where none is."""
+    rows = np.flatnonzero(np.isin(stored.image_index, images))
+    if not len(rows):
+        have = ", ".join(map(str, np.unique(stored.image_index)[:20]))
+        raise EntryError(f"{path}: no pairs of test image(s) {', '.join(map(str, images))} (it has {have}, ...)")
+    return rows
+
+
 def rows_to_rerun(drawn: np.ndarray, image_index: np.ndarray, attack: str, options: dict) -> np.ndarray:
     """The rows a rerun of ``drawn`` must attack: with C&W L2's ``abort_scope: image`` (its
     default) a pair aborts with its image's run of pairs, so every pair of that run."""
@@ -228,8 +242,10 @@ def _strict(stored, fresh, i: int, j: int, tol: Tolerance) -> tuple[str, str]:
 # ------------------------------------------------------------------ checks
 
 
-def check_attack(path: Path, data: dict[str, Path], k: int, seed: int) -> Report:
-    """Rerun ``k`` random pairs of a stored attack result and compare them with it."""
+def check_attack(path: Path, data: dict[str, Path], k: int, seed: int,
+                 images: list[int] | None = None) -> Report:
+    """Rerun ``k`` random pairs of a stored attack result (or every pair of the test images
+    ``images``) and compare them with it."""
     from cw_distillation.attacks.registry import RUNNERS
     from cw_distillation.attacks.result import AttackResult
     from cw_distillation.models import load_model
@@ -240,7 +256,7 @@ def check_attack(path: Path, data: dict[str, Path], k: int, seed: int) -> Report
     root = store_root(path, "attacks", 3)
     network = find_network(root, network_digest(entry), path)
     stored = AttackResult.load(path)
-    drawn = draw_pairs(len(stored.x_adv), k, seed)
+    drawn = draw_pairs(len(stored.x_adv), k, seed) if images is None else pairs_of(stored, images, path)
     rows = rows_to_rerun(drawn, stored.image_index, entry.parts["attack"], entry.parts["options"])
     arrays = _dataset(data, entry.parts["dataset"], path)
     try:
@@ -324,7 +340,8 @@ def line(report: Report) -> str:
             f"{c['within tolerance']} within tolerance, {c['close']} close, {c['different']} different{why}{note}")
 
 
-def verify_rerun(paths: list[Path], data: list[Path], k: int, seed: int, out: Path | None = None) -> int:
+def verify_rerun(paths: list[Path], data: list[Path], k: int, seed: int, out: Path | None = None,
+                 images: list[int] | None = None) -> int:
     """Rerun every stored result named or found under ``paths``; 0 when all agree (identical
     or within TOLERANCE), 1 otherwise, a bad entry included (one line naming the file)."""
     import sys
@@ -333,7 +350,9 @@ def verify_rerun(paths: list[Path], data: list[Path], k: int, seed: int, out: Pa
         raise ValueError(f"--pairs must be at least 1, not {k}")
     by_dataset = {p.stem: p for p in data}
     t = TOLERANCE
-    print(f"rerun: seed {seed}, {k} pair(s) drawn per attack result; within tolerance: max |x_adv difference| "
+    what = (f"seed {seed}, {k} pair(s) drawn per attack result" if images is None
+            else f"every pair of test image(s) {', '.join(map(str, images))}")
+    print(f"rerun: {what}; within tolerance: max |x_adv difference| "
           f"<= {t.x_adv:g}, L2 and L-inf within {t.distance_rel:g} relative, L0 within {t.l0_pixels} pixel, "
           f"test accuracy within {t.accuracy_images} image; close: success agrees and the attack's distance within "
           f"{t.close_rel:.0%} (a smaller batch than the stored job's rounds differently)")
@@ -345,7 +364,7 @@ def verify_rerun(paths: list[Path], data: list[Path], k: int, seed: int, out: Pa
     for path in found:
         try:
             report = (check_network(path, by_dataset) if path.suffix == ".keras"
-                      else check_attack(path, by_dataset, k, seed))
+                      else check_attack(path, by_dataset, k, seed, images))
         except (EntryError, ValueError, OSError, KeyError) as err:
             errors.append(_named(path, err))
             print(errors[-1], file=sys.stderr)
@@ -353,7 +372,7 @@ def verify_rerun(paths: list[Path], data: list[Path], k: int, seed: int, out: Pa
         print(line(report), flush=True)
         reports.append(report)
     if out is not None:
-        _write_report(out, seed, k, reports, errors)
+        _write_report(out, seed, k, reports, errors, images)
     failed = errors or [r for r in reports if not r.passed] or not reports
     return 1 if failed else 0
 
@@ -364,9 +383,10 @@ def _named(path: Path, err: Exception) -> str:
     return text if isinstance(err, EntryError) or str(path) in text else f"{path}: {type(err).__name__}: {text}"
 
 
-def _write_report(out: Path, seed: int, k: int, reports: list[Report], errors: list[str]) -> None:
+def _write_report(out: Path, seed: int, k: int, reports: list[Report], errors: list[str],
+                  images: list[int] | None = None) -> None:
     from cw_distillation.files import write_text_atomic
 
-    body = {"seed": seed, "pairs": k, "tolerance": asdict(TOLERANCE),
+    body = {"seed": seed, "pairs": k, "images": images, "tolerance": asdict(TOLERANCE),
             "results": [asdict(r) for r in reports], "errors": errors}
     write_text_atomic(out, json.dumps(body, indent=1) + "\n")

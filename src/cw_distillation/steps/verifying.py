@@ -13,7 +13,7 @@ from pathlib import Path
 def rerun(args: argparse.Namespace) -> int:
     from cw_distillation.rerun import verify_rerun
 
-    return verify_rerun(args.results, args.data, args.pairs, args.seed, args.out)
+    return verify_rerun(args.results, args.data, args.pairs, args.seed, args.out, args.images)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,5 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a prepared dataset, results/<profile>/data/<dataset>.npz (once per dataset)")
     q.add_argument("--pairs", type=int, default=3, metavar="K", help="pairs drawn at random per attack result")
     q.add_argument("--seed", type=int, default=0, help="draws the pairs (printed, and recorded with --out)")
+    q.add_argument("--images", type=int, nargs="+", metavar="I",
+                   help="rerun every pair of these test images instead of random ones: the pairs a job "
+                        "attacked itself, rerun together, repeat its batches and so its bytes")
     q.add_argument("--out", type=Path, help="a JSON report: the seed, every pair rerun and its verdict")
     q.set_defaults(handler=rerun)
