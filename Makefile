@@ -36,7 +36,7 @@ endif
 .PHONY: lock replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
 
 help:
-	@echo "make replicate [PROFILE=quick|mnist10|mnist50|cifar10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
+	@echo "make replicate [PROFILE=quick|mnist10|mnist50|cifar10|cifar50|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
 	@echo "               the workflow (default: everything of the profile); restores what the store holds"
 	@echo "make figures   every table, figure and REPORT.md of paper_outputs/PROFILE from the store alone"
 	@echo "               (no training, no attack; stops and says what is missing otherwise)"

@@ -16,6 +16,7 @@ PROFILES = {
     "mnist10": REPO / "config/mnist10.yaml",
     "cifar10": REPO / "config/cifar10.yaml",
     "mnist50": REPO / "config/mnist50.yaml",
+    "cifar50": REPO / "config/cifar50.yaml",
     "paper": REPO / "config/paper.yaml",
     "tiny": REPO / "config/tiny.yaml",
 }
