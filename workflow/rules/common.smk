@@ -253,6 +253,21 @@ def statistics_results():
     return list(dict.fromkeys([*standard, *distilled, *fragility_results()]))
 
 
+def crosscheck_results(kind):
+    """The C&W results FMN is compared with ("cw"), or FMN's results on their pairs ("fmn"), in
+    the same order: per dataset, the standard and the distilled network, per norm."""
+    runs = [
+        (dataset, model, norm)
+        for dataset in DATASETS
+        for model in ("standard", f"distilled_T{MAIN_T}")
+        for norm in CROSSCHECK["norms"]
+        if norm in ATTACK_CFG["table_attacks"]
+    ]
+    if kind == "cw":
+        return [f"{RESULTS}/attacks/{d}/{m}/{n}.npz" for d, m, n in runs]
+    return [f"{RESULTS}/crosscheck/{d}/{m}/fmn_{n}.npz" for d, m, n in runs]
+
+
 def sweep_models(ext):
     return [
         f"{RESULTS}/models/{SWEEP}/distilled_T{t}.{ext}" for t in temperatures(SWEEP)
@@ -282,8 +297,15 @@ FIGURES = {
 EXPERIMENT_TABLES = {
     "sweep": ["temperature", "temperature_correlation"],
     "transfer": ["transfer"],
+    "crosscheck": ["fmn_vs_cw"],
 }
-EXPERIMENTS = {"sweep": SWEEP, "transfer": TRANSFER, "always": True}
+CROSSCHECK = config["crosscheck"]
+EXPERIMENTS = {
+    "sweep": SWEEP,
+    "transfer": TRANSFER,
+    "crosscheck": CROSSCHECK["enabled"],
+    "always": True,
+}
 
 
 def figure_key(wildcards, output):
