@@ -347,6 +347,7 @@ PLOT_CODE = [
 # REPORT.md likewise depends on its claims' code and on the paper's values it quotes.
 REPORT_CODE = [
     workflow.source_path("../../src/cw_distillation/outputs/report.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/beyond.py"),
     workflow.source_path("../../src/cw_distillation/outputs/claims.py"),
     workflow.source_path("../../src/cw_distillation/outputs/section8.py"),
     workflow.source_path("../../src/cw_distillation/outputs/rules.py"),

@@ -36,7 +36,11 @@ rule table_crosscheck:
         cw=crosscheck_results("cw"),
         fmn=crosscheck_results("fmn"),
     output:
-        multiext(f"{OUTPUTS}/tables/fmn_vs_cw", ".csv", ".md", ".tex"),
+        report(
+            multiext(f"{OUTPUTS}/tables/fmn_vs_cw", ".csv", ".md", ".tex"),
+            caption="../report/fmn_vs_cw.rst",
+            category="Beyond the paper",
+        ),
     log:
         f"{RESULTS}/logs/table_crosscheck.log",
     conda:

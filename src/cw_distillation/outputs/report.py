@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cw_distillation.outputs import beyond
 from cw_distillation.outputs import rules as rules_file
 from cw_distillation.outputs.claims import (
     FAILS,
@@ -212,10 +213,10 @@ def cell(text: Any) -> str:
 
 
 def build_report(tables: Path, config: dict) -> str:
-    return render(build_verdicts(tables, config), config)
+    return render(build_verdicts(tables, config), config, tables)
 
 
-def render(v: dict[str, Any], config: dict) -> str:
+def render(v: dict[str, Any], config: dict, tables: Path | None = None) -> str:
     """REPORT.md from ``build_verdicts``: the opening lines, the scale, then one row per claim."""
     sc = scale(config)
     images = [*sc["n_images"].values(), *sc["max_images"].values()]
@@ -278,7 +279,7 @@ def render(v: dict[str, Any], config: dict) -> str:
         lines.append("| " + " | ".join(cell(x) for x in cells) + " |")
     lines += ["", "Deviations from the paper and the released code are listed in the repository's README (section "
               "*Deviations*).", ""]
-    return "\n".join(lines)
+    return "\n".join([*lines, *beyond.section(tables)]) if tables is not None else "\n".join(lines)
 
 
 def write_verdicts(v: dict[str, Any]) -> str:

@@ -373,7 +373,7 @@ def report(args: argparse.Namespace) -> int:
     verdicts = build_verdicts(Path(args.tables), config)  # checks the rules file before writing anything
     json_out = args.json_out or Path(args.out).with_name("verdicts.json")
     write_text_atomic(json_out, write_verdicts(verdicts))
-    write_text_atomic(args.out, render(verdicts, config))
+    write_text_atomic(args.out, render(verdicts, config, Path(args.tables)))
     _publish([args.out, json_out], step_for(args, args.inputs, {"profile": config["profile"]}))
     return 0
 
