@@ -60,11 +60,11 @@ def check_config(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("audit", help="re-hash every artifact under a folder and check it against its provenance")
-    p.add_argument("folder", type=Path)
+    p.add_argument("folder", type=Path, help="results/<profile>, paper_outputs/<profile> or store/<profile>")
     p.set_defaults(handler=audit)
 
     p = sub.add_parser("explain", help="print the chain of steps that made one artifact")
-    p.add_argument("artifact", type=Path)
+    p.add_argument("artifact", type=Path, help="a file with a manifest")
     p.add_argument("--depth", type=int, default=None, help="steps back to show (default: all, to the downloads)")
     p.set_defaults(handler=explain)
 
@@ -72,12 +72,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     t = tasks.add_parser("relativize", help="rewrite the manifests under folders with paths relative to the "
                          "repository and, under paper_outputs/, lineage nodes stored once (results untouched)")
-    t.add_argument("folder", type=Path, nargs="+")
+    t.add_argument("folder", type=Path, nargs="+", help="folders whose manifests are rewritten")
     t.add_argument("--repo", type=Path, default=Path("."), help="the repository paths are made relative to")
     t.set_defaults(handler=relativize)
 
     p = sub.add_parser("check-config", help="the config a run with these --configfile files sees, checked")
     p.add_argument("config", type=Path, nargs="*",
                    help="profile files, merged in order over the schema's defaults (none: config.yaml)")
-    p.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"))
+    p.add_argument("--schema", type=Path, default=Path("workflow/schemas/config.schema.yaml"),
+                   help="the config schema (its defaults and checks)")
     p.set_defaults(handler=check_config)

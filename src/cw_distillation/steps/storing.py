@@ -118,7 +118,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--configfile", required=True, action="append",
                    help="the profile's config, e.g. config/mnist10.yaml (again for more files, merged in order "
                         "over the schema's defaults, as Snakemake does)")
-    q.add_argument("--schema", default="workflow/schemas/config.schema.yaml")
+    q.add_argument("--schema", default="workflow/schemas/config.schema.yaml", help="the config schema (its defaults)")
     q.add_argument("--results", help="default results/<profile>")
     q.add_argument("--store", help="default the profile's store.dir, else store/<profile>")
     q.add_argument("files", nargs="+", help="files under the results folder")
