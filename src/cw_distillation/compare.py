@@ -7,6 +7,7 @@ store against the committed paper outputs).
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import re
@@ -79,6 +80,8 @@ def content_diff(a: bytes, b: bytes, name: str) -> tuple[list[str], list[str]]:
         except ValueError:
             return ["bytes"], []
         return [k for k in keys if not volatile(k)], [k for k in keys if volatile(k)]
+    if name.endswith((".csv", ".md", ".tex")):
+        return table_diff(a.decode(errors="replace"), b.decode(errors="replace"), name.rsplit(".", 1)[1])
     if zipfile.is_zipfile(io.BytesIO(a)) and zipfile.is_zipfile(io.BytesIO(b)):  # .keras, .npz
         za, zb = zipfile.ZipFile(io.BytesIO(a)), zipfile.ZipFile(io.BytesIO(b))
         names_a, names_b = set(za.namelist()), set(zb.namelist())
@@ -90,6 +93,40 @@ def content_diff(a: bytes, b: bytes, name: str) -> tuple[list[str], list[str]]:
             ignored += [f"{n}:{x}" for x in i]
         return real, ignored
     return ["bytes"], []
+
+
+def _cells(line: str, kind: str) -> list[str]:
+    """A table row's cells: CSV fields, Markdown's |-separated cells, LaTeX's &-separated ones."""
+    if kind == "csv":
+        return next(csv.reader([line]), [])
+    if kind == "md":
+        return [c.strip() for c in line.strip().strip("|").split("|")] if line.lstrip().startswith("|") else [line]
+    return [c.strip() for c in line.strip().removesuffix("\\\\").split("&")] if "&" in line else [line]
+
+
+def table_diff(a: str, b: str, kind: str) -> tuple[list[str], list[str]]:
+    """(real differences, ignored wall-clock columns) between two versions of a table: rows that
+    differ only in a column whose header names a wall-clock value (``*_seconds``...) are the same."""
+    lines_a, lines_b = a.splitlines(), b.splitlines()
+    if len(lines_a) != len(lines_b):
+        return ["bytes"], []
+    rows_a = [_cells(line, kind) for line in lines_a]
+    headers = [[c.replace("\\_", "_") for c in row] for row in rows_a]
+    real, ignored = [], []
+    for i, (x, y) in enumerate(zip(lines_a, lines_b, strict=True)):
+        if x == y:
+            continue
+        cx, cy = rows_a[i], _cells(y, kind)
+        if len(cx) != len(cy) or len(cx) < 2:
+            real.append(f"line {i + 1}")
+            continue
+        clock = {j for h in headers if len(h) == len(cx) for j, c in enumerate(h) if VOLATILE_KEY.match(c)}
+        diff = [j for j, (u, v) in enumerate(zip(cx, cy, strict=True)) if u != v]
+        if all(j in clock for j in diff):
+            ignored += [f"column {j + 1}" for j in diff]
+        else:
+            real.append(f"line {i + 1}")
+    return (real, sorted(set(ignored))) if real or ignored else (["bytes"], [])
 
 
 @dataclass
