@@ -102,10 +102,12 @@ def test_training_checkpoints_travel_like_attack_ones(tmp_path):
     assert not (store / "inflight").exists(), "its job has finished: the saved checkpoint goes"
 
 
-def test_the_attack_step_and_the_store_agree_on_where_an_attack_checkpoints():
-    """steps/attacking.py's checkpoint_path is also written in inflight.checkpoint_of (merging them
-    changes the attack code's store keys: left for the next equivalence proof); they must agree."""
-    from cw_distillation.steps.attacking import checkpoint_path
+def test_the_attack_step_and_the_store_read_one_definition_of_where_an_attack_checkpoints():
+    """checkpoint.py, below both, defines it; the attack step and inflight import it."""
+    from cw_distillation import checkpoint
+    from cw_distillation.steps import attacking
 
+    assert attacking.checkpoint_path is checkpoint.attack_checkpoint
+    assert inflight.checkpoint_of is checkpoint.checkpoint_of
     out = Path("results/p/attacks/mnist/standard/l2.npz")
-    assert checkpoint_path(out) == inflight.checkpoint_of(out)
+    assert checkpoint.attack_checkpoint(out) == out.with_name(".l2.checkpoint.npz")

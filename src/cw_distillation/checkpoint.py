@@ -21,6 +21,23 @@ import numpy as np
 
 from cw_distillation.files import atomic_path
 
+TRAINING_FILE = "checkpoint.npz"  # a training job's, in the --checkpoint-dir its rule passes
+
+
+def attack_checkpoint(out: str | Path) -> Path:
+    """Where the attack job writing ``out`` keeps its checkpoint: beside it, hidden."""
+    out = Path(out)
+    return out.with_name(f".{out.stem}.checkpoint.npz")
+
+
+def checkpoint_of(out: str | Path) -> Path:
+    """Where the job writing ``out`` keeps its checkpoint: a network's (models/<dataset>/<name>.keras)
+    in checkpoints/<dataset>/<name>/, as the training rules pass it; an attack's beside its result."""
+    out = Path(out)
+    if out.suffix == ".keras":
+        return out.parents[2] / "checkpoints" / out.parent.name / out.stem / TRAINING_FILE
+    return attack_checkpoint(out)
+
 log = logging.getLogger("cw_distillation")
 
 

@@ -17,22 +17,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from cw_distillation.checkpoint import TRAINING_FILE, checkpoint_of
 from cw_distillation.files import atomic_path
 from cw_distillation.store import rel_path
 
 INFLIGHT = "inflight"
 ATTACK_PATTERN = ".*.checkpoint.npz"  # an attack's: beside its output, hidden
-TRAINING_FILE = "checkpoint.npz"  # a training's (train.CHECKPOINT_FILE): checkpoints/<dataset>/<network>/
 TRAINING_PATTERN = f"checkpoints/*/*/{TRAINING_FILE}"
-
-
-def checkpoint_of(out: str | Path) -> Path:
-    """Where the job writing ``out`` keeps its checkpoint: a network's (models/<dataset>/<name>.keras)
-    in checkpoints/<dataset>/<name>/, an attack's beside its result, hidden."""
-    out = Path(out)
-    if out.suffix == ".keras":
-        return out.parents[2] / "checkpoints" / out.parent.name / out.stem / TRAINING_FILE
-    return out.with_name(f".{out.stem}.checkpoint.npz")
 
 
 def _output_of(checkpoint: Path) -> Path:

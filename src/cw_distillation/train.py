@@ -33,6 +33,7 @@ import cw_distillation.autodiff as autodiff
 import keras
 import numpy as np
 
+from cw_distillation.checkpoint import TRAINING_FILE
 from cw_distillation.files import atomic_path
 from cw_distillation.models import N_CLASSES, build_model, copy_model, predict_logits
 
@@ -41,7 +42,7 @@ MOMENTUM = 0.9
 LEGACY_DECAY = 1e-6
 BATCH_SIZE = 128
 VALIDATION_SIZE = 5000
-CHECKPOINT_FILE = "checkpoint.npz"
+CHECKPOINT_FILE = TRAINING_FILE
 
 History = dict[str, list[float]]
 Log = Callable[[str], None]

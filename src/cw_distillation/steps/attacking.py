@@ -17,16 +17,11 @@ from pathlib import Path
 from cw_distillation import provenance
 from cw_distillation.attacks.registry import RUNNERS
 from cw_distillation.checkpoint import Checkpoint, fingerprint
+from cw_distillation.checkpoint import attack_checkpoint as checkpoint_path
 from cw_distillation.files import atomic_path, jsonable, sha256_file, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 
 log = logging.getLogger("cw_distillation")
-
-
-def checkpoint_path(out: str | Path) -> Path:
-    """Where the attack job writing ``out`` keeps its checkpoint (beside it, hidden)."""
-    out = Path(out)
-    return out.with_name(f".{out.stem}.checkpoint.npz")
 
 
 def _in_batches(fn, model, x, goal, kwargs: dict, batch_size: int, ckpt):
@@ -369,10 +364,10 @@ def _nanmean(values) -> float | None:
 
 
 def _network_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
-    p.add_argument("--data", required=True, type=Path)
-    p.add_argument("--model", required=True, type=Path)
-    p.add_argument("--n-images", type=int, required=True)
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--data", required=True, type=Path, help="the prepared dataset (.npz)")
+    p.add_argument("--model", required=True, type=Path, help="the attacked network (.keras)")
+    p.add_argument("--n-images", type=int, required=True, help="the first test images it classifies correctly")
 
 
 def transfer_predict(args: argparse.Namespace) -> int:
@@ -395,7 +390,7 @@ def transfer_predict(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("attack", help="run one attack on one network over the first N correctly classified test images")
-    p.add_argument("--attack", required=True, choices=sorted(RUNNERS))
+    p.add_argument("--attack", required=True, choices=sorted(RUNNERS), help="the attack (attacks/registry.py)")
     p.add_argument("--options", default="{}", help="JSON of the attack's keyword arguments (hyperparameters)")
     _network_options(p)
     p.add_argument(
@@ -416,7 +411,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--batch-size", type=int, default=100, help="pairs optimised together")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0,
                    help="minutes between checkpoints (beside --out, hidden; removed when the job ends)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="draws random targets (targets: random)")
     p.add_argument("--out", required=True, type=Path, help=".npz (AttackResult)")
     p.add_argument("--summary", required=True, type=Path, help=".json (success, best/average/worst, timing)")
     add_step_options(p)
@@ -436,7 +431,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("transfer-attack", help="high-confidence L2 examples on a source network, kappa per pair")
     _network_options(p)
-    p.add_argument("--kappas", type=float, nargs="+", required=True)
+    p.add_argument("--kappas", type=float, nargs="+", required=True, help="the confidences kappa, all in one batch")
     p.add_argument("--options", default="{}", help="JSON of the L2 attack's keyword arguments")
     p.add_argument(
         "--targets",
@@ -444,17 +439,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         default="all",
         help="all 9 incorrect targets per image, or one random target (seeded by image index)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--batch-size", type=int, default=100)
+    p.add_argument("--seed", type=int, default=0, help="draws random targets (targets: random)")
+    p.add_argument("--batch-size", type=int, default=100, help="pairs optimised together")
     p.add_argument("--checkpoint-minutes", type=float, default=5.0, help="minutes between checkpoints")
     p.add_argument("--out", required=True, type=Path, help=".npz")
     add_step_options(p)
     p.set_defaults(handler=transfer_attack)
 
     p = sub.add_parser("transfer-predict", help="a target network's predictions on transfer examples")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
-    p.add_argument("--examples", required=True, type=Path)
-    p.add_argument("--model", required=True, type=Path)
-    p.add_argument("--out", required=True, type=Path)
+    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--examples", required=True, type=Path, help="the source network's examples (.npz)")
+    p.add_argument("--model", required=True, type=Path, help="the network they are tried on (.keras)")
+    p.add_argument("--out", required=True, type=Path, help="its predictions on them (.npz)")
     add_step_options(p)
     p.set_defaults(handler=transfer_predict)
