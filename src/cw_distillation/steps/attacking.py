@@ -168,7 +168,7 @@ def attack(args: argparse.Namespace) -> int:
         result = _merge(reused, found, result, todo)
     wall = time.perf_counter() - t0
     # result is None here only when there is no pair at all (len(x) == 0: --n-images 0), which
-    # checkpoint.fingerprint already refuses: the type: ignores on result below stand for that case.
+    # checkpoint.fingerprint already refuses: the mypy ignores on result below stand for that case.
     # success is re-checked on the final examples, by the network's own argmax at T = 1
     final = predict_logits(model, result.x_adv).argmax(1)  # type: ignore[union-attr]
     rechecked = final == result.target if spec.targeted else final != result.label  # type: ignore[union-attr]
