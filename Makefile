@@ -47,7 +47,7 @@ help:
 	@echo "make dry-run   what make replicate would run"
 	@echo "make test      the test suite (pytest)"
 	@echo "make test-slurm the tiny profile through a one-node SLURM cluster (root)"
-	@echo "make lint      ruff, snakefmt --check, snakemake --lint"
+	@echo "make lint      ruff, mypy src/, snakefmt --check, snakemake --lint"
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
 	@echo "make job-times paper_outputs/PROFILE/tables/job_times from the run's benchmark files"
@@ -158,6 +158,7 @@ test-slurm: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy src/
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --configfile $(CONFIGFILE)
 

@@ -48,7 +48,7 @@ def fingerprint(*parts: Any) -> str:
         if isinstance(part, np.ndarray):
             a = np.ascontiguousarray(part)
             digest.update(f"{a.shape} {a.dtype.str}".encode())
-            digest.update(memoryview(a).cast("B"))
+            digest.update(a.data.cast("B"))  # a.data is memoryview(a)
         else:
             digest.update(json.dumps(part, sort_keys=True, default=str).encode())
     return digest.hexdigest()
@@ -92,7 +92,8 @@ class Checkpoint:
 
     def save(self, arrays: dict[str, np.ndarray]) -> None:
         with atomic_path(self.path) as tmp, open(tmp, "wb") as fh:
-            np.savez(fh, __fingerprint__=np.array(self.fingerprint), **arrays)
+            # numpy's stub lets **arrays fill savez's allow_pickle: bool, which no array name is
+            np.savez(fh, __fingerprint__=np.array(self.fingerprint), **arrays)  # type: ignore[arg-type]
         self.last = time.monotonic()
         self.saves += 1
         log.info("checkpoint %d written: %s", self.saves, self.path)

@@ -19,7 +19,7 @@ class ConfigError(ValueError):
     """The config does not match the schema."""
 
 
-def _with_defaults(cls: type) -> type:
+def _with_defaults(cls: type[Any]) -> type[Any]:
     """A validator class that fills each property's ``default`` before descending into it. An object
     given in part keeps the rest of its default: a profile that sets ``resources.train.mem_mb`` keeps
     the paper's runtime, cores and GPU of ``resources.train`` (not the generic job defaults)."""

@@ -9,7 +9,7 @@ each spent (gradient steps and seconds per pair).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from cw_distillation.attacks.result import AttackResult
 CLOSE = 1.05  # "reaches C&W's distance": within 5% of it (L0: also within one pixel)
 
 
-def fmn_on_pairs(model, x_test: np.ndarray, stored: AttackResult, norm: str, steps: int,
+def fmn_on_pairs(model, x_test: np.ndarray, stored: AttackResult, norm: Literal["l2", "linf", "l0"], steps: int,
                  batch_size: int) -> AttackResult:
     """FMN, targeted, on the pairs of ``stored`` (its images, targets and labels)."""
     from cw_distillation.attacks import fmn

@@ -33,7 +33,8 @@ def loss_gradient(
     for start in range(0, len(x), batch_size):
         t = target[start : start + batch_size]
         _, grad = autodiff.value_and_grad(
-            lambda v, t=t: loss_f(model(v, training=False), t, output_temperature, floor),
+            # mypy cannot type a lambda with a default argument (t=t binds this batch's targets)
+            lambda v, t=t: loss_f(model(v, training=False), t, output_temperature, floor),  # type: ignore[misc]
             x[start : start + batch_size],
         )
         grads.append(ops.convert_to_numpy(grad))

@@ -33,6 +33,12 @@ class Estimate:
     def ok(self) -> bool:
         return self.value is not None and self.lo is not None and self.hi is not None
 
+    def bounds(self) -> tuple[float, float, float] | None:
+        """(value, lo, hi) when the estimate is ok, else None."""
+        if self.value is None or self.lo is None or self.hi is None:
+            return None
+        return self.value, self.lo, self.hi
+
 
 def missing(why: str, n: int = 0) -> Estimate:
     return Estimate(None, None, None, n, why)
@@ -87,13 +93,17 @@ def mean(values: np.ndarray, seed: int = 0) -> Estimate:
 def difference(a: Estimate, b: Estimate) -> Estimate:
     """a - b of two independent estimates, interval [a.lo - b.hi, a.hi - b.lo]: conservative
     (its coverage is at least that of each), for trends judged from two rates."""
-    if not (a.ok and b.ok):
+    ta, tb = a.bounds(), b.bounds()
+    if ta is None or tb is None:
         return missing(a.why or b.why or "a term is missing")
-    return Estimate(a.value - b.value, a.lo - b.hi, a.hi - b.lo, min(a.n, b.n), unit=a.unit)
+    (av, alo, ahi), (bv, blo, bhi) = ta, tb
+    return Estimate(av - bv, alo - bhi, ahi - blo, min(a.n, b.n), unit=a.unit)
 
 
 def quotient(a: Estimate, b: Estimate) -> Estimate:
     """a / b of two independent positive estimates, interval [a.lo / b.hi, a.hi / b.lo] (conservative)."""
-    if not (a.ok and b.ok) or b.lo <= 0:
+    ta, tb = a.bounds(), b.bounds()
+    if ta is None or tb is None or tb[1] <= 0:
         return missing(a.why or b.why or "the denominator's interval reaches 0")
-    return Estimate(a.value / b.value, a.lo / b.hi, a.hi / b.lo, min(a.n, b.n), unit=a.unit)
+    (av, alo, ahi), (bv, blo, bhi) = ta, tb
+    return Estimate(av / bv, alo / bhi, ahi / blo, min(a.n, b.n), unit=a.unit)

@@ -11,6 +11,8 @@ The paper reports "the mean value of the L1 norm of Z(.)": 5.8 +- 6.4 undistille
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 READINGS = ("l1_norm", "abs_component")
@@ -45,13 +47,13 @@ def relative_error(value: float, reference: float) -> float:
 
 def closer_reading(
     stats: dict[str, float], reference_mean: float, reference_std: float
-) -> dict[str, object]:
+) -> dict[str, Any]:
     """Which reading of "mean L1 norm" matches the paper's (mean, std) better.
 
     A reading's error is the mean of the relative errors of its mean and its std.
     Returns ``{"closer": name, "<reading>": {"mean_rel_error", "std_rel_error", "error"}}``.
     """
-    out: dict[str, object] = {}
+    out: dict[str, Any] = {}
     for reading in READINGS:
         mean_err = relative_error(stats[f"{reading}_mean"], reference_mean)
         std_err = relative_error(stats[f"{reading}_std"], reference_std)
@@ -60,5 +62,5 @@ def closer_reading(
             "std_rel_error": std_err,
             "error": (mean_err + std_err) / 2,
         }
-    out["closer"] = min(READINGS, key=lambda r: out[r]["error"])  # type: ignore[index]
+    out["closer"] = min(READINGS, key=lambda r: out[r]["error"])
     return out

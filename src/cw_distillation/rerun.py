@@ -373,7 +373,7 @@ def verify_rerun(paths: list[Path], data: list[Path], k: int, seed: int, out: Pa
         reports.append(report)
     if out is not None:
         _write_report(out, seed, k, reports, errors, images)
-    failed = errors or [r for r in reports if not r.passed] or not reports
+    failed = bool(errors) or any(not r.passed for r in reports) or not reports
     return 1 if failed else 0
 
 

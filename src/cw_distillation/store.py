@@ -87,9 +87,9 @@ def _normalised(path: Path) -> tuple[str, list[str]]:
     for node in ast.walk(tree):
         body = getattr(node, "body", None)
         if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(
-            getattr(body[0], "value", None), ast.Constant
+            body[0].value, ast.Constant
         ) and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
+            body[:] = body[1:] or [ast.Pass()]  # node.body, in place
         if isinstance(node, ast.Import):
             imports += [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module:

@@ -169,7 +169,8 @@ def _fingerprint(x: np.ndarray, y: np.ndarray) -> str:
     for a in (x, y):
         a = np.ascontiguousarray(a)
         h.update(str((a.shape, a.dtype.str)).encode())
-        h.update(memoryview(a).cast("B"))
+        # numpy's stub gives ndarray the buffer protocol (__buffer__) for Python >= 3.12 only
+        h.update(memoryview(a).cast("B"))  # type: ignore[arg-type]
     return h.hexdigest()
 
 
@@ -182,7 +183,8 @@ def _save_checkpoint(path: Path, model: keras.Model, epoch: int, history: Histor
     )
     meta = {"epoch": epoch, "history": history, "config": config}
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)
+        # numpy's stub lets **arrays fill savez's allow_pickle: bool, which no array name is
+        np.savez(fh, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
 
 
 class CorruptCheckpoint(Exception):

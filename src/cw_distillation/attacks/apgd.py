@@ -129,7 +129,8 @@ def attack(
         raise ValueError(f"iterations and restarts must be >= 1, got {iterations} and {restarts}")
     x = np.asarray(x, np.float32)
     target = np.full(len(x), -1) if untargeted else target
-    x, target, label, image_index = check_pairs(model, x, target, label, image_index)
+    # target is an array here: the line above fills it when untargeted (target is None)
+    x, target, label, image_index = check_pairs(model, x, target, label, image_index)  # type: ignore[arg-type]
     classes = model.output_shape[-1]
     if loss == "dlr" and classes < (3 if untargeted else 4):
         raise ValueError(f"loss='dlr' needs at least {3 if untargeted else 4} classes, the model has {classes}")

@@ -158,7 +158,8 @@ def attack(
     run_options: batch_size, image_index, label, checkpoint (cw_batch.RunOptions).
     """
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L0State:
-        return {**cw_batch.round_rows(pairs, x, onehot, initial_const),
+        # round_rows returns the shared fields as a plain State dict (dict[str, Any])
+        return {**cw_batch.round_rows(pairs, x, onehot, initial_const),  # type: ignore[typeddict-item]
                 "free": np.ones((*x[pairs].shape[:3], 1), np.float32)}
 
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor, reduce_const)
@@ -168,5 +169,6 @@ def attack(
         "const_factor": const_factor, "batch_size": run_options.get("batch_size", cw_batch.BATCH_SIZE),
         **({"reduce_const": True} if reduce_const else {}),  # absent: off, as released
     }
-    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L0",
+    # solve's load returns a State (dict[str, Any]); to mypy a TypedDict is not one
+    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L0",  # type: ignore[arg-type]
                           **run_options)

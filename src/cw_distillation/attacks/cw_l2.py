@@ -196,7 +196,8 @@ def attack(
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L2State:
         k, w0 = len(pairs), ops.convert_to_numpy(to_tanh_space(x[pairs], EPS_L2))
         return {
-            **cw_batch.fresh_adam(w0), "w0": w0, "x0": x[pairs], "onehot": onehot[pairs],
+            # fresh_adam returns Adam's fields as a plain State dict (dict[str, Any])
+            **cw_batch.fresh_adam(w0), "w0": w0, "x0": x[pairs], "onehot": onehot[pairs],  # type: ignore[typeddict-item]
             "kappa": kappa[pairs], "c": np.full(k, initial_const, np.float32),
             "lower": np.zeros(k, np.float32), "upper": np.full(k, 1e10, np.float32),
             "search_step": np.zeros(k, np.int32), "it": np.zeros(k, np.int32),
@@ -217,5 +218,6 @@ def attack(
         "max_iterations": max_iterations, "abort_early": abort_early,
         "initial_const": initial_const, "abort_scope": abort_scope, "batch_size": batch_size,
     }
-    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L2",
+    # solve's load returns a State (dict[str, Any]); to mypy a TypedDict is not one
+    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W L2",  # type: ignore[arg-type]
                           best="best_x", max_steps=binary_search_steps * max_iterations, **run_options)

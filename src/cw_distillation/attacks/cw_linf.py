@@ -112,7 +112,8 @@ def attack(
     """
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> LinfState:
         k = len(pairs)
-        return {**cw_batch.round_rows(pairs, x, onehot, initial_const), "tau": np.ones(k, np.float32),
+        # round_rows returns the shared fields as a plain State dict (dict[str, Any])
+        return {**cw_batch.round_rows(pairs, x, onehot, initial_const), "tau": np.ones(k, np.float32),  # type: ignore[typeddict-item]
                 "pending": np.zeros(k, bool)}
 
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor,
@@ -123,5 +124,6 @@ def attack(
         "const_factor": const_factor, "decrease_factor": decrease_factor,
         "batch_size": run_options.get("batch_size", cw_batch.BATCH_SIZE),
     }
-    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W Linf",
+    # solve's load returns a State (dict[str, Any]); to mypy a TypedDict is not one
+    return cw_batch.solve(model, x, target, load=load, one_step=one_step, meta=meta, desc="C&W Linf",  # type: ignore[arg-type]
                           **run_options)

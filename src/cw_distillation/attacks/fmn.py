@@ -105,7 +105,8 @@ def attack(
     alpha_final = alpha_init / 100 if alpha_final is None else alpha_final
     x = np.asarray(x, np.float32)
     target = np.full(len(x), -1) if untargeted else target
-    x, target, label, image_index = check_pairs(model, x, target, label, image_index)
+    # target is an array here: the line above fills it when untargeted (target is None)
+    x, target, label, image_index = check_pairs(model, x, target, label, image_index)  # type: ignore[arg-type]
     grad_fn = _loss_gradient_fn(model, untargeted)
     x_adv, seconds = x.copy(), np.zeros(len(x))
     for batch in batches(len(x), batch_size):

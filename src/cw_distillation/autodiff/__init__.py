@@ -35,7 +35,8 @@ BACKEND = os.environ["KERAS_BACKEND"]
 if BACKEND == "tensorflow":
     from cw_distillation.autodiff import _tensorflow as _backend
 elif BACKEND == "jax":
-    from cw_distillation.autodiff import _jax as _backend
+    # one of the two backend modules, chosen at import
+    from cw_distillation.autodiff import _jax as _backend  # type: ignore[no-redef]
 else:
     raise ImportError(f"KERAS_BACKEND={BACKEND!r}: cw_distillation runs on {' or '.join(BACKENDS)}")
 

@@ -73,7 +73,7 @@ def summary_cases(summary: Mapping[str, Any]) -> Summary | None:
 
 
 def attack_rows(
-    summaries: Mapping[tuple[str, str], Summary],
+    summaries: Mapping[tuple[str, str], Summary | None],
     table: Literal["iv", "vi"],
     datasets: Sequence[str] = DATASETS,
     attacks: Sequence[str] | None = None,
@@ -82,7 +82,7 @@ def attack_rows(
 
     summaries: (dataset, attack) -> ``evaluate.best_average_worst(result, seed)`` of that
     attack's result on that dataset's network (standard for "iv", distilled for "vi").
-    Missing pairs leave our cells None (the paper's are still filled in).
+    Missing pairs (or a None summary) leave our cells None (the paper's are still filled in).
     attacks: which rows, in this order (default: every attack in some summary, table order).
     """
     if attacks is None:
@@ -109,12 +109,12 @@ def attack_rows(
     return rows
 
 
-def table_iv_rows(summaries: Mapping[tuple[str, str], Summary], **kw) -> list[dict[str, Any]]:
+def table_iv_rows(summaries: Mapping[tuple[str, str], Summary | None], **kw) -> list[dict[str, Any]]:
     """Table IV: every attack on the standard (undistilled) networks."""
     return attack_rows(summaries, "iv", **kw)
 
 
-def table_vi_rows(summaries: Mapping[tuple[str, str], Summary], **kw) -> list[dict[str, Any]]:
+def table_vi_rows(summaries: Mapping[tuple[str, str], Summary | None], **kw) -> list[dict[str, Any]]:
     """Table VI: every attack on the networks distilled at T = 100."""
     return attack_rows(summaries, "vi", **kw)
 

@@ -111,7 +111,8 @@ def count_rate(rate: float | None, n: float | None, unit: str) -> Estimate:
 
 
 def span(est: Estimate, show: Callable[[float], str] = fmt) -> str:
-    return f"{show(est.lo)} to {show(est.hi)}" if est.ok else "—"
+    bounds = est.bounds()
+    return f"{show(bounds[1])} to {show(bounds[2])}" if bounds is not None else "—"
 
 
 def accuracy_note(inputs: Inputs, dataset: str) -> str:

@@ -6,19 +6,24 @@ PDF and PNG are written without creation dates, so the same data gives the same 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.rcsetup import cycler
 
 from cw_distillation.files import atomic_path
+
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
 
 # Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
 PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 REFERENCE_STYLE = {"color": "#555555", "linestyle": "--", "linewidth": 1.2}
 
-STYLE = {
+STYLE: dict[RcKeyType, Any] = {
     "figure.figsize": (5.0, 3.4),
     "figure.dpi": 150,
     "savefig.dpi": 200,
@@ -30,7 +35,7 @@ STYLE = {
     "grid.alpha": 0.3,
     "axes.spines.top": False,
     "axes.spines.right": False,
-    "axes.prop_cycle": matplotlib.cycler(color=PALETTE),
+    "axes.prop_cycle": cycler(color=PALETTE),
     "pdf.fonttype": 42,
 }
 

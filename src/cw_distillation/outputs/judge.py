@@ -12,17 +12,19 @@ INCONCLUSIVE = "inconclusive at this scale"
 def judge(est: Estimate, band: tuple[float, float]) -> tuple[str, str]:
     """(verdict, why): holds if [lo, hi] lies inside the band, does not hold if wholly outside it,
     inconclusive if it straddles an edge or cannot be computed. ``why`` is empty when it holds."""
-    if not est.ok:
+    bounds = est.bounds()
+    if bounds is None:
         return INCONCLUSIVE, f"statistic not computable: {est.why or 'no data'}"
+    _, lo, hi = bounds
     low, high = band
-    if low <= est.lo and est.hi <= high:
+    if low <= lo and hi <= high:
         return HOLDS, ""
-    if est.hi < low:
-        return FAILS, f"the whole interval {est.lo:.3g} to {est.hi:.3g} lies below {low:.3g}"
-    if est.lo > high:
-        return FAILS, f"the whole interval {est.lo:.3g} to {est.hi:.3g} lies above {high:.3g}"
-    edge = low if est.lo < low else high
-    return INCONCLUSIVE, (f"the interval {est.lo:.3g} to {est.hi:.3g} straddles the band's edge {edge:.3g} "
+    if hi < low:
+        return FAILS, f"the whole interval {lo:.3g} to {hi:.3g} lies below {low:.3g}"
+    if lo > high:
+        return FAILS, f"the whole interval {lo:.3g} to {hi:.3g} lies above {high:.3g}"
+    edge = low if lo < low else high
+    return INCONCLUSIVE, (f"the interval {lo:.3g} to {hi:.3g} straddles the band's edge {edge:.3g} "
                           f"({est.n} {est.unit}): more would decide")
 
 

@@ -7,7 +7,7 @@ paper gives a number, it is drawn in REFERENCE_STYLE (grey, dashed or open marke
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +29,12 @@ REFERENCE_MARKER = {"color": REFERENCE_STYLE["color"], "marker": "s", "markerfac
 
 
 def fig8_distance_vs_temperature(
-    temps: Sequence[float],
-    mean_l2: Sequence[float],
+    temps: Sequence[float] | np.ndarray,
+    mean_l2: Sequence[float | None] | np.ndarray,
     rho: float,
     base: str | Path,
     dataset: str = "mnist",
-    rho_interval: tuple[float, float] | None = None,
+    rho_interval: tuple[float | None, float | None] | None = None,
     lo: Sequence[float | None] | None = None,
     hi: Sequence[float | None] | None = None,
 ) -> list[Path]:
@@ -74,7 +74,7 @@ def fig8_distance_vs_temperature(
         return save_figure(fig, base)
 
 
-def _floats(values: Sequence[float | None]) -> np.ndarray:
+def _floats(values: Iterable[float | None]) -> np.ndarray:
     """A table column as floats, an empty cell (None) as NaN."""
     return np.array([np.nan if v is None else v for v in values], dtype=float)
 
@@ -92,7 +92,7 @@ def _error_bars(
     return np.nan_to_num(np.clip(np.vstack([value - low, high - value]), 0, None))
 
 
-def _fig8_title(dataset: str, rho: float, interval: tuple[float, float] | None, points: int) -> str:
+def _fig8_title(dataset: str, rho: float, interval: tuple[float | None, float | None] | None, points: int) -> str:
     if points < 3:  # two points always give rho = +-1: say so rather than print it
         title = f"{_dataset_name(dataset)}: ρ not meaningful with {points} temperatures"
     else:
@@ -120,7 +120,7 @@ JSMA_LABELS = {"jsma_f": ("JSMA-F (softmax)", "o"), "jsma_z": ("JSMA-Z (logits)"
 
 
 def jsma_success_vs_temperature(
-    temps: Sequence[float],
+    temps: Sequence[float] | np.ndarray,
     success: Mapping[str, Sequence[float]],
     base: str | Path,
     lo: Mapping[str, Sequence[float]] | None = None,
@@ -253,7 +253,7 @@ def _mark_no_examples(ax, kappa: np.ndarray, empty: np.ndarray) -> Patch:
     """Shade each empty kappa over the axes' whole height (a column, not a point) and label it."""
     spacing = np.diff(np.unique(kappa))
     half = 0.3 * (spacing.min() if len(spacing) else 2.0)
-    style = {"facecolor": "none", "edgecolor": "#999999", "hatch": "///", "linewidth": 0}
+    style: dict[str, Any] = {"facecolor": "none", "edgecolor": "#999999", "hatch": "///", "linewidth": 0}
     for k in empty:
         ax.axvspan(k - half, k + half, **style)
         ax.text(

@@ -56,7 +56,8 @@ def accuracy_claims(inputs: Inputs) -> list[Claim]:
                             f"{dataset}: the distilled network is about as accurate as the standard one "
                             "(distilled minus standard)", "within ~1.5 points (Papernot et al.)",
                             f"{pct(models[main]['test_accuracy'])} vs {pct(std['test_accuracy'])}: "
-                            f"{100 * diff.value:+.1f} points" if diff.ok else "—", diff, on(inputs.sc, dataset),
+                            f"{100 * diff.value:+.1f} points" if diff.value is not None and diff.ok else "—",
+                            diff, on(inputs.sc, dataset),
                             ACC, dataset=dataset, hint=accuracy_note(inputs, dataset)))
         others = ", ".join(f"{m} {pct(r['test_accuracy'])}" for m, r in models.items() if m != "standard")
         if others:
@@ -331,7 +332,8 @@ def temperature_claims(inputs: Inputs) -> list[Claim]:
                         pct(t5["paper_jsma_success"]), f"{pct(est.value)} of {est.n} pairs", est, judged, fig,
                         t5["paper_jsma_success"], dataset, show=pct,
                         hint="the 24% is the original distillation paper's, on its own network"))
-    corr = (inputs.table("temperature_correlation") or [None])[0]
+    corr_rows = inputs.table("temperature_correlation")
+    corr = corr_rows[0] if corr_rows else None
     if corr and corr.get("ratio") is not None:
         ratio = intervals.Estimate(corr["ratio"], corr["ratio_lo"], corr["ratio_hi"], int(corr["ratio_images"] or 0)) \
             if corr.get("ratio_lo") is not None else intervals.missing("no interval", int(corr["ratio_images"] or 0))

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from cw_distillation.evaluate import binomial_interval
 from cw_distillation.reference import lookup
@@ -38,20 +39,20 @@ CORRELATION_COLUMNS = ["dataset", "quantity", "n_temperatures", "rho", "rho_lo",
                        *EFFECT_COLUMNS]
 
 
-def pearson(x: Sequence[float], y: Sequence[float]) -> float:
+def pearson(x: ArrayLike, y: ArrayLike) -> float:
     """Pearson's correlation coefficient of x and y; NaN when it is undefined.
 
     Pairs where either value is NaN are dropped first (a temperature whose attack never
     succeeded has no mean distance); fewer than 2 pairs left, or a constant x or y, give NaN
     rather than a warning and a meaningless number.
     """
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    assert x.shape == y.shape and x.ndim == 1, (x.shape, y.shape)
-    keep = ~(np.isnan(x) | np.isnan(y))
-    x, y = x[keep], y[keep]
-    if len(x) < 2 or np.all(x == x[0]) or np.all(y == y[0]):
+    xs, ys = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    assert xs.shape == ys.shape and xs.ndim == 1, (xs.shape, ys.shape)
+    keep = ~(np.isnan(xs) | np.isnan(ys))
+    xs, ys = xs[keep], ys[keep]
+    if len(xs) < 2 or np.all(xs == xs[0]) or np.all(ys == ys[0]):
         return float("nan")
-    dx, dy = x - x.mean(), y - y.mean()
+    dx, dy = xs - xs.mean(), ys - ys.mean()
     denom = math.sqrt(float(dx @ dx) * float(dy @ dy))
     return float(np.clip((dx @ dy) / denom, -1.0, 1.0))
 
@@ -104,7 +105,7 @@ def temperature_rows(sweep: Sequence[Mapping[str, Any]], dataset: str = "mnist")
 
 
 def rho_interval(
-    temperatures: Sequence[float],
+    temperatures: Sequence[float] | np.ndarray,
     samples: Sequence[Sequence[float]],
     n_boot: int = 2000,
     level: float = 0.95,

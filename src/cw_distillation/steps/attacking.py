@@ -63,7 +63,8 @@ def network_and_images(args: argparse.Namespace):
     pool = min(len(x_test), max(args.n_images * 2, args.n_images + 100))  # enough to skip misclassified ones
     others = [load_model(path, args.dataset) for path in getattr(args, "select_with", None) or []]
     pred = [predict_logits(network, x_test[:pool]).argmax(1) for network in (model, *others)]
-    images, skipped = evaluate.select_images(pred, y_test[:pool], args.n_images)
+    # select_images takes a list of (N,) predictions too (np.asarray makes it (M, N))
+    images, skipped = evaluate.select_images(pred, y_test[:pool], args.n_images)  # type: ignore[arg-type]
     return model, arrays, images, skipped
 
 
@@ -154,23 +155,26 @@ def attack(args: argparse.Namespace) -> int:
         kwargs["label"] = label[todo]
     result = None
     if todo.any() and spec.queued:  # the in-flight state of every pair is checkpointed
-        result = fn(model, x[todo], goal[todo], checkpoint=ckpt, **kwargs)
+        # goal is label, an array, when target is None (an untargeted attack)
+        result = fn(model, x[todo], goal[todo], checkpoint=ckpt, **kwargs)  # type: ignore[index]
     elif todo.any():  # one batch of pairs at a time, as the attack itself batches them; finished batches are kept
-        result = _in_batches(fn, model, x[todo], goal[todo], kwargs, args.batch_size, ckpt)
+        result = _in_batches(fn, model, x[todo], goal[todo], kwargs, args.batch_size, ckpt)  # type: ignore[index]
     if args.reuse is not None:
         result = _merge(reused, found, result, todo)
     wall = time.perf_counter() - t0
+    # result is None here only when there is no pair at all (len(x) == 0: --n-images 0), which
+    # checkpoint.fingerprint already refuses: the mypy ignores on result below stand for that case.
     # success is re-checked on the final examples, by the network's own argmax at T = 1
-    final = predict_logits(model, result.x_adv).argmax(1)
-    rechecked = final == result.target if spec.targeted else final != result.label
-    if not np.array_equal(rechecked, result.success):
+    final = predict_logits(model, result.x_adv).argmax(1)  # type: ignore[union-attr]
+    rechecked = final == result.target if spec.targeted else final != result.label  # type: ignore[union-attr]
+    if not np.array_equal(rechecked, result.success):  # type: ignore[union-attr]
         log.warning(
             "%d pairs' success disagreed with the network's argmax on x_adv; the argmax wins",
-            int(np.sum(rechecked != result.success)),
+            int(np.sum(rechecked != result.success)),  # type: ignore[union-attr]
         )
-        result.success = rechecked
-    result.meta = {
-        **result.meta,
+        result.success = rechecked  # type: ignore[union-attr]
+    result.meta = {  # type: ignore[union-attr]
+        **result.meta,  # type: ignore[union-attr]
         "attack": args.attack,
         "options": options,
         "targets": args.targets,
@@ -179,9 +183,9 @@ def attack(args: argparse.Namespace) -> int:
         "wall_seconds": wall,
     }
     if args.select_with:
-        result.meta["images_also_correct_for"] = [str(p) for p in args.select_with]
+        result.meta["images_also_correct_for"] = [str(p) for p in args.select_with]  # type: ignore[union-attr]
     if args.reuse is not None:
-        result.meta["reused"] = {"from": str(args.reuse), "sha256": sha256_file(args.reuse),
+        result.meta["reused"] = {"from": str(args.reuse), "sha256": sha256_file(args.reuse),  # type: ignore[union-attr]
                                  "pairs": int((~todo).sum())}
     step = step_for(
         args,
@@ -197,7 +201,7 @@ def attack(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     with atomic_path(args.out) as tmp:
-        result.save(tmp)
+        result.save(tmp)  # type: ignore[union-attr]
     provenance.write_manifest(args.out, step)
     ckpt.clear()
     per_image = spec.targeted and args.targets == "all"  # best / worst need every target of an image
@@ -212,13 +216,13 @@ def attack(args: argparse.Namespace) -> int:
         "n_images": len(images),
         "skipped_misclassified": int(skipped),
         "n_pairs": len(x),
-        "success_rate": evaluate.success_rate(result),
+        "success_rate": evaluate.success_rate(result),  # type: ignore[arg-type]
         "wall_seconds": wall,
         "pairs_per_second": len(x) / wall if wall > 0 else None,
-        "mean_iterations": float(np.mean(result.iterations)) if len(x) else None,
-        "cases": evaluate.best_average_worst(result, rng_seed=args.seed) if per_image else None,
-        "precision": evaluate.precision(result, rng_seed=args.seed) if per_image else None,
-        "mean_distance": {m: _nanmean(getattr(result, m)[result.success]) for m in ("l0", "l2", "linf")},
+        "mean_iterations": float(np.mean(result.iterations)) if len(x) else None,  # type: ignore[union-attr]
+        "cases": evaluate.best_average_worst(result, rng_seed=args.seed) if per_image else None,  # type: ignore[arg-type]
+        "precision": evaluate.precision(result, rng_seed=args.seed) if per_image else None,  # type: ignore[arg-type]
+        "mean_distance": {m: _nanmean(getattr(result, m)[result.success]) for m in ("l0", "l2", "linf")},  # type: ignore[union-attr]
     }
     write_text_atomic(args.summary, json.dumps(jsonable(summary), indent=1) + "\n")
     step.inputs = [*step.inputs, args.out]
