@@ -326,7 +326,8 @@ def test_a_later_run_rewriting_the_benchmark_files_leaves_the_job_time_table_aud
     bench = chain / "results/t/benchmarks"
     bench.mkdir(parents=True)
     (bench / "train_mnist_standard.tsv").write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t900\n")
-    assert main(["table-job-times", "--benchmarks", "results/t/benchmarks", "--out-base", "paper_outputs/t/tables/job_times"]) == 0
+    args = ["table-job-times", "--benchmarks", "results/t/benchmarks", "--out-base", "paper_outputs/t/tables/job_times"]
+    assert main(args) == 0
     (bench / "train_mnist_standard.tsv").write_text("s\th:m:s\tmax_rss\n13.1\t0:00:13\t905\n")  # the next run's
     capsys.readouterr()
     assert main(["audit", "paper_outputs/t"]) == 0
