@@ -361,7 +361,8 @@ def store_parts(rel):
 def restore_input(wildcards):
     """The entry's record and file where its job is restored (store.job_to_restore: a job's
     files are restored together or not at all, so a refused twin never leaves two jobs writing
-    one file); else a path nothing makes, so that the job that computes the file runs instead."""
+    one file); else a path nothing makes, so that the job that computes the file runs instead.
+    """
     rel = wildcards.stored
     parts = store_parts(rel) if os.path.isdir(STORE) else None
     restore, why = store.job_to_restore(Path(STORE), Path(RESULTS), rel, parts)
