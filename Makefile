@@ -104,8 +104,9 @@ figures: $(STAMP)
 	@$(BIN)/snakemake figures -n $(SNAKEMAKE_OPTS) > $(VENV)/figures-plan.txt 2>&1 || { cat $(VENV)/figures-plan.txt; exit 1; }
 	@awk '/^(local)?rule /{r=$$2} /^ +output:/ && r ~ /^($(EXPENSIVE_RULES)):$$/ {sub(/^ +output: /, ""); print r " " $$0}' \
 		$(VENV)/figures-plan.txt > $(VENV)/figures-missing.txt
-	@if test -s $(VENV)/figures-missing.txt; then cat $(VENV)/figures-missing.txt; \
-		echo "store/$(PROFILE) lacks what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute: make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
+	@if test -s $(VENV)/figures-missing.txt; then grep '^store: ' $(VENV)/figures-plan.txt || true; \
+		cat $(VENV)/figures-missing.txt; \
+		echo "store/$(PROFILE) has no usable entry for what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute (the store: lines say why an entry was refused): make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
 	$(BIN)/snakemake figures $(SNAKEMAKE_OPTS)
 
 # paper_outputs/PROFILE rebuilt from store/PROFILE in a temporary worktree of HEAD and compared
