@@ -10,6 +10,23 @@ DATA_MIRROR ?=
 PYTEST_ARGS ?=
 GPU ?= 0
 
+# Values typed on the command line (or in the environment) reach shell lines: each must be made of
+# SAFE_CHARS, checked on its unexpanded text ($(value ...)) before anything expands it, so that a
+# value with a space, a quote, a ; or a $(...) stops here with one line and never runs as a command,
+# in the shell or in make. PROFILE and the numbers are one word; TARGET may name several, by spaces.
+# (DATA_MIRROR, a folder, may hold any character: it reaches the shell through the environment.)
+SAFE_CHARS := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W X Y Z \
+	0 1 2 3 4 5 6 7 8 9 _ - . / + = , :
+strip_chars = $(if $(2),$(call strip_chars,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+typed = $(filter-out default file undefined override automatic,$(origin $(1)))
+unsafe = $(and $(call typed,$(1)),$(or $(strip $(call strip_chars,$(value $(1)),$(SAFE_CHARS))),$(if $(2),,$(word 2,$(value $(1))))))
+ALLOWED := letters, digits and _ - . / + = , : only
+check_value = $(if $(call unsafe,$(1),$(2)),$(error $(1)='$(value $(1))': $(3) ($(ALLOWED))))
+$(call check_value,PROFILE,,a profile is the name of a file config/<name>.yaml: one word)
+$(call check_value,TARGET,several,files or rule names (several: separated by spaces))
+$(call check_value,RERUN_FILES,several,files or folders (several: separated by spaces))
+$(foreach v,CORES GPU PAIRS SEED KERAS_BACKEND,$(call check_value,$(v),,one word))
+
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed

@@ -102,6 +102,37 @@ def test_a_mirror_path_with_a_space_reaches_the_download_step_whole(tmp_path):
     assert f"--mirror '{mirror}'" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize(("target", "value"), [
+    ("store-check", "PROFILE=x;touch {pwned}"),
+    ("store-check", "PROFILE=$(shell touch {pwned})"),
+    ("store-check", "PROFILE=it's; touch {pwned}"),
+    ("dry-run", "TARGET=a;touch {pwned}"),
+    ("dry-run", "TARGET=`touch {pwned}`"),
+    ("dry-run", "TARGET=$$(touch {pwned})"),
+    ("store-check", "CORES=1;touch {pwned}"),
+])
+def test_a_make_variable_never_runs_as_a_command(tmp_path, target, value):
+    """make's PROFILE, TARGET and the numbers: a value with a quote, a ; or a $(...) stops make in one
+    line naming it, before anything expands it (issue 34); run for real, not -n."""
+    pwned = tmp_path / "PWNED"
+    run = subprocess.run(["make", target, value.format(pwned=pwned)], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    name = value.split("=", 1)[0]
+    assert run.returncode == 2 and f"*** {name}='" in run.stderr, run.stdout[-2000:] + run.stderr[-2000:]
+    assert not pwned.exists()
+    run = subprocess.run(["make", target], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, name: value.format(pwned=pwned)})  # from the environment
+    assert run.returncode == 2 and f"*** {name}='" in run.stderr and not pwned.exists(), run.stderr[-2000:]
+
+
+def test_a_profile_with_a_space_is_refused_in_one_line_and_targets_split_on_spaces():
+    run = subprocess.run(["make", "-n", "replicate", "PROFILE=my profile"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "PROFILE='my profile': a profile is the name of a file" in run.stderr, run.stderr
+    run = subprocess.run(["make", "-n", "dry-run", "PROFILE=tiny", "TARGET=results/tiny/data/mnist.npz figures"],
+                         cwd=REPO, capture_output=True, text=True, check=True)
+    assert "snakemake results/tiny/data/mnist.npz figures -n --cores" in run.stdout, run.stdout
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """The tiny profile end to end, in a scratch folder (as a user would run it, via snakemake)."""
