@@ -42,7 +42,15 @@ CONFIG_VALUES := $(strip $(MIRROR_CONFIG) $(if $(KERAS_BACKEND),backend=$(KERAS_
 CONFIG_FLAG := $(if $(CONFIG_VALUES),--config $(CONFIG_VALUES),)
 # Targets go first: --configfile and --config take several values and would swallow them.
 GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
-SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(CONFIG_FLAG) $(GPU_FLAG)
+# Rerun triggers: Snakemake's default ones but `code`, which reruns every job of a rule whose shell
+# text changed (a flag renamed, a log line reworded): a network or attack this tree computed would be
+# retrained or rerun, though its store key, made of the config values it reads and the digests of
+# the library code that shapes it, is unchanged. Code changes are seen where they matter: a change
+# to that library code changes the store key (so the job is computed anew), `params` sees the
+# values a rule passes, plots and REPORT.md take their code files as inputs (mtime), and
+# `make audit` names every code file that changed since a manifest was written (STALE-CODE).
+RERUN_TRIGGERS := --rerun-triggers mtime params input software-env
+SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(RERUN_TRIGGERS) $(CONFIG_FLAG) $(GPU_FLAG)
 # GPU=<n>: install TensorFlow's CUDA wheels, give Snakemake n GPUs, and have every network step
 # warn loudly when it finds none (README: Running on a GPU).
 ifneq ($(GPU),0)

@@ -240,6 +240,41 @@ def test_a_second_run_has_nothing_to_do(tiny_run):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def makefile_rerun_triggers() -> list[str]:
+    """The --rerun-triggers the Makefile gives Snakemake (make replicate, figures, dry-run)."""
+    plan = subprocess.run(["make", "-n", "dry-run", "PROFILE=tiny"], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout
+    found = re.search(r"--rerun-triggers((?: [a-z][a-z-]*)+)", plan)
+    assert found, plan
+    return ["--rerun-triggers", *found.group(1).split()]
+
+
+def test_a_reworded_shell_line_does_not_retrain_what_this_tree_computed(tiny_run, tmp_path):
+    """Snakemake's `code` trigger reruns every job of a rule whose shell text changed; the store keys (config
+    values and the digests of the code that shapes a result) do not change with it, so the Makefile leaves
+    that trigger out, and a rule's reworded command line retrains nothing (issue 34)."""
+    copy = tmp_path / "workflow-copy"  # the workflow with one rule's shell text changed, nothing else
+    copy.mkdir()
+    shutil.copy(REPO / "Snakefile", copy)
+    shutil.copytree(REPO / "workflow", copy / "workflow")
+    for name in ("src", "environment.yml"):
+        (copy / name).symlink_to(REPO / name)
+    rules = copy / "workflow/rules/training.smk"
+    text = rules.read_text()
+    assert text.count("cw-distillation train --role half ") == 1
+    rules.write_text(text.replace("cw-distillation train --role half ", "cw-distillation train  --role half "))
+
+    def plan(*triggers: str) -> set[str]:
+        result = subprocess.run([str(BIN / "snakemake"), "-s", str(copy / "Snakefile"), "-n", "--directory",
+                                 str(tiny_run), "--configfile", str(TINY), str(tiny_run / "publish.yaml"), *triggers],
+                                cwd=tiny_run, env=ENV, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return planned_jobs(result.stdout + result.stderr)
+
+    assert "train_half" in plan(), "Snakemake's default triggers retrain both halves (the trap)"
+    assert not plan(*makefile_rerun_triggers()) & EXPENSIVE, "the Makefile's: nothing trains or attacks"
+
+
 def planned_jobs(output: str) -> set[str]:
     """Rule names in the 'Job stats' table of a dry run."""
     lines = output.split("Job stats:", 1)[1].splitlines()[3:] if "Job stats:" in output else []
