@@ -102,6 +102,16 @@ def test_a_mirror_path_with_a_space_reaches_the_download_step_whole(tmp_path):
     assert f"--mirror '{mirror}'" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("publish", ["true", "false"])
+def test_a_store_folder_that_does_not_exist_is_reported_in_one_line(tmp_path, publish):
+    missing = tmp_path / "no-such-store"
+    (tmp_path / "store.yaml").write_text(f"store: {{dir: {missing}, publish: {publish}}}\n")
+    result = snakemake("-n", "results/tiny/synthetic/mnist.registry.json", "--directory", str(tmp_path),
+                       "--configfile", str(TINY), str(tmp_path / "store.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"config key 'store.dir': store folder {missing} does not exist; every job is computed" in result.stderr
+
+
 @pytest.mark.parametrize(("target", "value"), [
     ("store-check", "PROFILE=x;touch {pwned}"),
     ("store-check", "PROFILE=$(shell touch {pwned})"),
