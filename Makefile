@@ -10,6 +10,23 @@ DATA_MIRROR ?=
 PYTEST_ARGS ?=
 GPU ?= 0
 
+# Values typed on the command line (or in the environment) reach shell lines: each must be made of
+# SAFE_CHARS, checked on its unexpanded text ($(value ...)) before anything expands it, so that a
+# value with a space, a quote, a ; or a $(...) stops here with one line and never runs as a command,
+# in the shell or in make. PROFILE and the numbers are one word; TARGET may name several, by spaces.
+# (DATA_MIRROR, a folder, may hold any character: it reaches the shell through the environment.)
+SAFE_CHARS := a b c d e f g h i j k l m n o p q r s t u v w x y z A B C D E F G H I J K L M N O P Q R S T U V W X Y Z \
+	0 1 2 3 4 5 6 7 8 9 _ - . / + = , :
+strip_chars = $(if $(2),$(call strip_chars,$(subst $(firstword $(2)),,$(1)),$(wordlist 2,$(words $(2)),$(2))),$(1))
+typed = $(filter-out default file undefined override automatic,$(origin $(1)))
+unsafe = $(and $(call typed,$(1)),$(or $(strip $(call strip_chars,$(value $(1)),$(SAFE_CHARS))),$(if $(2),,$(word 2,$(value $(1))))))
+ALLOWED := letters, digits and _ - . / + = , : only
+check_value = $(if $(call unsafe,$(1),$(2)),$(error $(1)='$(value $(1))': $(3) ($(ALLOWED))))
+$(call check_value,PROFILE,,a profile is the name of a file config/<name>.yaml: one word)
+$(call check_value,TARGET,several,files or rule names (several: separated by spaces))
+$(call check_value,RERUN_FILES,several,files or folders (several: separated by spaces))
+$(foreach v,CORES GPU PAIRS SEED KERAS_BACKEND,$(call check_value,$(v),,one word))
+
 BIN := $(VENV)/bin
 export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
@@ -25,7 +42,15 @@ CONFIG_VALUES := $(strip $(MIRROR_CONFIG) $(if $(KERAS_BACKEND),backend=$(KERAS_
 CONFIG_FLAG := $(if $(CONFIG_VALUES),--config $(CONFIG_VALUES),)
 # Targets go first: --configfile and --config take several values and would swallow them.
 GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
-SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(CONFIG_FLAG) $(GPU_FLAG)
+# Rerun triggers: Snakemake's default ones but `code`, which reruns every job of a rule whose shell
+# text changed (a flag renamed, a log line reworded): a network or attack this tree computed would be
+# retrained or rerun, though its store key, made of the config values it reads and the digests of
+# the library code that shapes it, is unchanged. Code changes are seen where they matter: a change
+# to that library code changes the store key (so the job is computed anew), `params` sees the
+# values a rule passes, plots and REPORT.md take their code files as inputs (mtime), and
+# `make audit` names every code file that changed since a manifest was written (STALE-CODE).
+RERUN_TRIGGERS := --rerun-triggers mtime params input software-env
+SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(RERUN_TRIGGERS) $(CONFIG_FLAG) $(GPU_FLAG)
 # GPU=<n>: install TensorFlow's CUDA wheels, give Snakemake n GPUs, and have every network step
 # warn loudly when it finds none (README: Running on a GPU).
 ifneq ($(GPU),0)
@@ -104,8 +129,9 @@ figures: $(STAMP)
 	@$(BIN)/snakemake figures -n $(SNAKEMAKE_OPTS) > $(VENV)/figures-plan.txt 2>&1 || { cat $(VENV)/figures-plan.txt; exit 1; }
 	@awk '/^(local)?rule /{r=$$2} /^ +output:/ && r ~ /^($(EXPENSIVE_RULES)):$$/ {sub(/^ +output: /, ""); print r " " $$0}' \
 		$(VENV)/figures-plan.txt > $(VENV)/figures-missing.txt
-	@if test -s $(VENV)/figures-missing.txt; then cat $(VENV)/figures-missing.txt; \
-		echo "store/$(PROFILE) lacks what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute: make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
+	@if test -s $(VENV)/figures-missing.txt; then grep '^store: ' $(VENV)/figures-plan.txt || true; \
+		cat $(VENV)/figures-missing.txt; \
+		echo "store/$(PROFILE) has no usable entry for what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute (the store: lines say why an entry was refused): make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
 	$(BIN)/snakemake figures $(SNAKEMAKE_OPTS)
 
 # paper_outputs/PROFILE rebuilt from store/PROFILE in a temporary worktree of HEAD and compared

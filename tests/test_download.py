@@ -197,3 +197,23 @@ def test_a_corrupt_mirror_gz_is_named_with_what_to_do_and_nothing_is_kept(tmp_pa
         fetch_dataset(mnist_source(tiny_mnist_payloads, dead), tmp_path / "raw", mirror=mirror, **FAST)
     assert str(bad) in str(err.value) and "replace it there with the official file" in str(err.value)
     assert not (tmp_path / "raw").exists()
+
+
+def test_a_full_disk_while_extracting_a_good_mirror_archive_says_so_not_corrupt(tmp_path, tiny_mnist_payloads,
+                                                                                monkeypatch):
+    """ENOSPC while decompressing is the disk's fault, not the archive's: no advice to replace a good file."""
+    import errno
+    import os
+    import shutil
+
+    from cw_distillation.files import DiskFull
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    mirror = mirror_of(tmp_path, tiny_mnist_payloads)
+    monkeypatch.setattr(shutil, "copyfileobj", no_space)
+    with pytest.raises(DiskFull) as err:
+        fetch_dataset(mnist_source(tiny_mnist_payloads, lambda n, b: []), tmp_path / "raw", mirror=mirror, **FAST)
+    assert "no space left on the device (ENOSPC)" in str(err.value) and "raw.partial" in str(err.value)
+    assert "corrupt" not in str(err.value) and not (tmp_path / "raw").exists()

@@ -161,3 +161,131 @@ def test_a_gpu_result_without_its_matmul_precision_is_not_stored(tmp_path):
     manifest.write_text(json.dumps({"hardware": {**gpu, "matmul_precision": "jax_default_matmul_precision=highest"}}))
     store.put(root, results, rel, {"kind": "attack"})
     assert (root / rel).is_file()
+
+
+# ------------------------------------------------------------------ a job's files, together (issue 34)
+
+ATTACK = "attacks/mnist/standard/l2"
+
+
+def stored_attack(tmp_path, name: str = "store"):
+    """An attack job's two files (result and summary) put in a store, as its job publishes them."""
+    from cw_distillation import provenance
+
+    results, root = tmp_path / "results", tmp_path / name
+    parts = {"kind": "attack", "job": "the same for both files"}
+    for suffix, data in ((".npz", b"PK the result"), (".json", b'{"summary": 1}')):
+        (results / (ATTACK + suffix)).parent.mkdir(parents=True, exist_ok=True)
+        (results / (ATTACK + suffix)).write_bytes(data)
+        provenance.write_manifest(results / (ATTACK + suffix), provenance.Step(command="attack", params={}, inputs=[]))
+        store.put(root, results, ATTACK + suffix, parts)
+        (results / (ATTACK + suffix)).unlink()  # a fresh copy: results/ empty, the store full
+    return results, root, parts
+
+
+def flip(path):
+    raw = bytearray(path.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    path.write_bytes(bytes(raw))
+
+
+def edit(old: str, new: str):
+    return lambda path: path.write_text(path.read_text().replace(old, new, 1))
+
+
+# What one file of a stored job may suffer: (the file, the damage, what the refusal says)
+DAMAGE = {
+    "flipped byte in the .npz": (".npz", flip, "SHA-256"),
+    "file deleted": (".npz", lambda p: p.unlink(), "the file is missing"),
+    "record's SHA-256 changed": (".npz.store.json", edit('"sha256": "', '"sha256": "0'), "differs from the store's"),
+    "record's key changed": (".npz.store.json", edit('"key": "', '"key": "0'), "stored for another job"),
+    "record not JSON": (".npz.store.json", lambda p: p.write_text("{not json"), "store record is not JSON"),
+    "record not a record": (".npz.store.json", lambda p: p.write_text("[]"), "not a store record"),
+    "record deleted": (".npz.store.json", lambda p: p.unlink(), "missing (the store holds"),
+    "manifest deleted": (".npz.prov.json", lambda p: p.unlink(), "provenance manifest is missing"),
+    "manifest of other bytes": (".npz.prov.json", edit('"sha256": "', '"sha256": "0'), "describes other bytes"),
+}
+
+
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_a_damaged_file_of_a_job_keeps_its_twin_from_being_restored(tmp_path, damage):
+    """Where one file of a two-file job is refused, neither is restored (the job is recomputed whole):
+    one restored and one computed would be two jobs writing the twin (Snakemake's AmbiguousRuleException)."""
+    results, root, parts = stored_attack(tmp_path)
+    assert store.job_to_restore(root, results, ATTACK + ".json", parts) == (True, [])
+    assert store.job_to_restore(root, results, ATTACK + ".npz", parts) == (True, [])
+
+    results, root, parts = stored_attack(tmp_path, name="damaged")
+    suffix, do, said = DAMAGE[damage]
+    do(root / (ATTACK + suffix))
+    restore, lines = store.job_to_restore(root, results, ATTACK + ".json", parts)
+    assert not restore and len(lines) == 2, lines
+    assert said in lines[0] and str(root / ATTACK) in lines[0], lines
+    assert lines[1].startswith(f"{root / ATTACK}.json: verifies, but is not restored without the rest of its job")
+    assert store.job_to_restore(root, results, ATTACK + ".npz", parts) == (False, []), "decided once, said once"
+
+
+def test_store_check_names_a_record_that_is_not_json_and_goes_on(tmp_path, capsys):
+    from cw_distillation.cli import main
+
+    _, root, _ = stored_attack(tmp_path)
+    (root / (ATTACK + ".npz.store.json")).write_text("{not json")
+    assert main(["store", "check", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert f"BAD {root / ATTACK}.npz.store.json: store record is not JSON" in out, out
+    assert "2 entries, 1 bad" in out, "the other entry was still checked"
+
+
+# ------------------------------------------------------------------ a full disk (issue 34)
+
+
+def no_space(*args, **kwargs):
+    import errno
+    import os
+
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_a_full_disk_while_storing_says_so_in_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    import json
+
+    from cw_distillation import provenance
+    from cw_distillation.cli import main
+
+    results, root = tmp_path / "results", tmp_path / "store"
+    (results / ATTACK).parent.mkdir(parents=True)
+    (results / (ATTACK + ".json")).write_text("{}")
+    provenance.write_manifest(results / (ATTACK + ".json"), provenance.Step(command="attack", params={}, inputs=[]))
+    monkeypatch.setattr(shutil, "copy2", no_space)  # the copy into the store fails as on a full disk
+    code = main(["store", "put", "--store", str(root), "--results", str(results), "--parts",
+                 json.dumps({"kind": "attack"}), str(results / (ATTACK + ".json"))])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"{root / ATTACK}.json: no space left on the device (ENOSPC) while writing it" in err, err
+    assert not [p for p in root.rglob("*") if p.is_file()], "nothing half-written kept"
+
+
+def test_a_full_disk_while_writing_a_result_says_so_in_one_line_naming_the_file(tmp_path, monkeypatch, capsys):
+    from pathlib import Path
+
+    from cw_distillation.cli import main
+
+    bench = tmp_path / "benchmarks"
+    bench.mkdir()
+    (bench / "train_mnist_standard.tsv").write_text("s\th:m:s\tmax_rss\n12.5\t0:00:12\t900\n")
+    monkeypatch.setattr(Path, "write_text", no_space)  # every text write fails as on a full disk
+    code = main(["table-job-times", "--benchmarks", str(bench), "--out-base", str(tmp_path / "tables/job_times")])
+    err = capsys.readouterr().err
+    assert code == 1 and len(err.strip().splitlines()) == 1, err
+    assert f"error: {tmp_path}/tables/job_times." in err and "no space left on the device (ENOSPC)" in err, err
+    assert not [p for p in (tmp_path / "tables").iterdir()], "no temporary file left behind"
+
+
+def test_a_job_this_tree_computed_stays_its_own_and_a_lost_file_of_it_brings_back_both(tmp_path):
+    results, root, parts = stored_attack(tmp_path)
+    for suffix in (".npz", ".json"):  # this tree's own results, the same bytes as the entries
+        shutil.copyfile(root / (ATTACK + suffix), results / (ATTACK + suffix))
+    assert store.job_to_restore(root, results, ATTACK + ".json", parts) == (False, [])
+    results, root, parts = stored_attack(tmp_path, name="other")
+    shutil.copyfile(root / (ATTACK + ".npz"), results / (ATTACK + ".npz"))  # its summary lost
+    assert store.job_to_restore(root, results, ATTACK + ".npz", parts) == (True, []), "restored whole"

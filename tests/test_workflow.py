@@ -102,6 +102,47 @@ def test_a_mirror_path_with_a_space_reaches_the_download_step_whole(tmp_path):
     assert f"--mirror '{mirror}'" in result.stdout + result.stderr
 
 
+@pytest.mark.parametrize("publish", ["true", "false"])
+def test_a_store_folder_that_does_not_exist_is_reported_in_one_line(tmp_path, publish):
+    missing = tmp_path / "no-such-store"
+    (tmp_path / "store.yaml").write_text(f"store: {{dir: {missing}, publish: {publish}}}\n")
+    result = snakemake("-n", "results/tiny/synthetic/mnist.registry.json", "--directory", str(tmp_path),
+                       "--configfile", str(TINY), str(tmp_path / "store.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"config key 'store.dir': store folder {missing} does not exist; every job is computed" in result.stderr
+
+
+@pytest.mark.parametrize(("target", "value"), [
+    ("store-check", "PROFILE=x;touch {pwned}"),
+    ("store-check", "PROFILE=$(shell touch {pwned})"),
+    ("store-check", "PROFILE=it's; touch {pwned}"),
+    ("dry-run", "TARGET=a;touch {pwned}"),
+    ("dry-run", "TARGET=`touch {pwned}`"),
+    ("dry-run", "TARGET=$$(touch {pwned})"),
+    ("store-check", "CORES=1;touch {pwned}"),
+])
+def test_a_make_variable_never_runs_as_a_command(tmp_path, target, value):
+    """make's PROFILE, TARGET and the numbers: a value with a quote, a ; or a $(...) stops make in one
+    line naming it, before anything expands it (issue 34); run for real, not -n."""
+    pwned = tmp_path / "PWNED"
+    run = subprocess.run(["make", target, value.format(pwned=pwned)], cwd=REPO, capture_output=True, text=True,
+                         timeout=120)
+    name = value.split("=", 1)[0]
+    assert run.returncode == 2 and f"*** {name}='" in run.stderr, run.stdout[-2000:] + run.stderr[-2000:]
+    assert not pwned.exists()
+    run = subprocess.run(["make", target], cwd=REPO, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, name: value.format(pwned=pwned)})  # from the environment
+    assert run.returncode == 2 and f"*** {name}='" in run.stderr and not pwned.exists(), run.stderr[-2000:]
+
+
+def test_a_profile_with_a_space_is_refused_in_one_line_and_targets_split_on_spaces():
+    run = subprocess.run(["make", "-n", "replicate", "PROFILE=my profile"], cwd=REPO, capture_output=True, text=True)
+    assert run.returncode == 2 and "PROFILE='my profile': a profile is the name of a file" in run.stderr, run.stderr
+    run = subprocess.run(["make", "-n", "dry-run", "PROFILE=tiny", "TARGET=results/tiny/data/mnist.npz figures"],
+                         cwd=REPO, capture_output=True, text=True, check=True)
+    assert "snakemake results/tiny/data/mnist.npz figures -n --cores" in run.stdout, run.stdout
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """The tiny profile end to end, in a scratch folder (as a user would run it, via snakemake)."""
@@ -207,6 +248,41 @@ def test_a_second_run_has_nothing_to_do(tiny_run):
     result = snakemake("-n", "--directory", str(tiny_run), "--configfile", str(TINY), str(tiny_run / "publish.yaml"),
                        cwd=tiny_run)
     assert "Nothing to be done" in result.stdout + result.stderr
+
+
+def makefile_rerun_triggers() -> list[str]:
+    """The --rerun-triggers the Makefile gives Snakemake (make replicate, figures, dry-run)."""
+    plan = subprocess.run(["make", "-n", "dry-run", "PROFILE=tiny"], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout
+    found = re.search(r"--rerun-triggers((?: [a-z][a-z-]*)+)", plan)
+    assert found, plan
+    return ["--rerun-triggers", *found.group(1).split()]
+
+
+def test_a_reworded_shell_line_does_not_retrain_what_this_tree_computed(tiny_run, tmp_path):
+    """Snakemake's `code` trigger reruns every job of a rule whose shell text changed; the store keys (config
+    values and the digests of the code that shapes a result) do not change with it, so the Makefile leaves
+    that trigger out, and a rule's reworded command line retrains nothing (issue 34)."""
+    copy = tmp_path / "workflow-copy"  # the workflow with one rule's shell text changed, nothing else
+    copy.mkdir()
+    shutil.copy(REPO / "Snakefile", copy)
+    shutil.copytree(REPO / "workflow", copy / "workflow")
+    for name in ("src", "environment.yml"):
+        (copy / name).symlink_to(REPO / name)
+    rules = copy / "workflow/rules/training.smk"
+    text = rules.read_text()
+    assert text.count("cw-distillation train --role half ") == 1
+    rules.write_text(text.replace("cw-distillation train --role half ", "cw-distillation train  --role half "))
+
+    def plan(*triggers: str) -> set[str]:
+        result = subprocess.run([str(BIN / "snakemake"), "-s", str(copy / "Snakefile"), "-n", "--directory",
+                                 str(tiny_run), "--configfile", str(TINY), str(tiny_run / "publish.yaml"), *triggers],
+                                cwd=tiny_run, env=ENV, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr[-3000:]
+        return planned_jobs(result.stdout + result.stderr)
+
+    assert "train_half" in plan(), "Snakemake's default triggers retrain both halves (the trap)"
+    assert not plan(*makefile_rerun_triggers()) & EXPENSIVE, "the Makefile's: nothing trains or attacks"
 
 
 def planned_jobs(output: str) -> set[str]:
@@ -333,18 +409,69 @@ def test_changed_epochs_retrain_only_the_networks_they_change(tiny_run, tmp_path
     assert "stored for another job (epochs: 2 in the store, 3 now" in result.stderr
 
 
-def test_a_changed_byte_in_a_stored_network_is_refused_and_it_is_retrained(tiny_run, tmp_path):
-    fresh = fresh_copy_with_store(tiny_run, tmp_path)
-    stored = fresh / "store/tiny/models/mnist/standard.keras"
-    raw = bytearray(stored.read_bytes())
+def flip_a_byte(path: Path) -> None:
+    raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 1
-    stored.write_bytes(bytes(raw))
-    # the network itself (a full run restores the attacks on it and needs only its metrics)
-    target = "results/tiny/models/mnist/standard.keras"
-    result = snakemake(target, "-n", "--directory", str(fresh), "--configfile", str(TINY), cwd=fresh)
-    jobs = planned_jobs(result.stdout + result.stderr)
-    assert "train_standard" in jobs and "train_init" not in jobs, jobs
-    assert "store/tiny/models/mnist/standard.keras: SHA-256" in result.stderr and "refused" in result.stderr
+    path.write_bytes(bytes(raw))
+
+
+def planned_outputs(output: str) -> dict[str, str]:
+    """Each output file of a dry run's jobs -> the rule of the job that writes it."""
+    jobs = re.findall(r"^(?:local)?rule (\w+):\n((?:    .*\n)*)", output, re.M)
+    return {f: rule for rule, block in jobs for line in re.findall(r"^    output: (.*)$", block, re.M)
+            for f in line.split(", ")}
+
+
+def test_a_changed_byte_in_a_stored_network_is_refused_and_it_is_retrained(tiny_run, tmp_path):
+    """The figures of a fresh copy whose stored half_b.keras (the Fig. 9 target network) has a flipped byte:
+    the network and its metrics, whose own entry verifies, are made by one training job, which gives the
+    stored bytes back; everything else is restored, and the run finishes (issue 34: before, Snakemake
+    stopped with an AmbiguousRuleException for half_b.json, restored, and trained too)."""
+    fresh = fresh_copy_with_store(tiny_run, tmp_path)
+    flip_a_byte(fresh / "store/tiny/models/mnist/half_b.keras")
+    result = snakemake("figures", "--cores", "2", "--directory", str(fresh), "--configfile", str(TINY), cwd=fresh)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "store/tiny/models/mnist/half_b.keras: SHA-256" in result.stderr and "refused" in result.stderr
+    assert "store/tiny/models/mnist/half_b.json: verifies, but is not restored" in result.stderr
+    ran = planned_outputs(result.stdout + result.stderr)
+    assert ran["results/tiny/models/mnist/half_b.json"] == ran["results/tiny/models/mnist/half_b.keras"] == "train_half"
+    assert not {rule for rule in ran.values()} & (EXPENSIVE - {"train_half"}), "nothing else was computed"
+    assert (fresh / "paper_outputs/tiny/REPORT.md").is_file() and (fresh / "paper_outputs/tiny/figures").is_dir()
+    record = json.loads((tiny_run / "store/tiny/models/mnist/half_b.keras.store.json").read_text())
+    from cw_distillation.files import sha256_file
+
+    assert sha256_file(fresh / "results/tiny/models/mnist/half_b.keras") == record["sha256"], "the same network"
+
+
+# One damaged file in each of several stored jobs (issue 34's seven kinds), a network's or an attack's,
+# while the other file of the job verifies: (the file under store/tiny/, the damage, the rule that recomputes).
+STORE_DAMAGE = {
+    "models/mnist/half_b.keras": (flip_a_byte, "train_half"),
+    "attacks/mnist/standard/l2.npz": (flip_a_byte, "attack"),
+    "attacks/mnist/distilled_T100/l0.npz": (Path.unlink, "attack"),
+    "models/mnist/teacher_T100.keras.store.json": (
+        lambda p: p.write_text(p.read_text().replace('"key": "', '"key": "0', 1)), "train_teacher"),
+    "attacks/mnist/distilled_T100/fgs.npz.store.json": (lambda p: p.write_text("{not json"), "attack"),
+    "attacks/mnist/standard/jsma_f.json.store.json": (Path.unlink, "attack"),
+    "models/mnist/standard.keras.prov.json": (Path.unlink, "train_standard"),
+}
+
+
+def test_a_damaged_file_of_any_stored_job_recomputes_the_whole_job_and_nothing_is_ambiguous(tiny_run, tmp_path):
+    fresh = fresh_copy_with_store(tiny_run, tmp_path)
+    for rel, (damage, _) in STORE_DAMAGE.items():
+        damage(fresh / "store/tiny" / rel)
+    result = snakemake("-n", "--directory", str(fresh), "--configfile", str(TINY), cwd=fresh)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0 and "Ambiguous" not in out, out[-3000:]
+    planned = planned_outputs(out)
+    for rel, (_, rule) in STORE_DAMAGE.items():
+        stem = re.sub(r"\.(keras|npz|json)(\.store\.json|\.prov\.json)?$", "", rel)
+        twins = [f"results/tiny/{stem}{suffix}" for suffix in
+                 ((".keras", ".json") if stem.startswith("models/") else (".npz", ".json"))]
+        assert [planned.get(f) for f in twins] == [rule, rule], (rel, [planned.get(f) for f in twins])
+        assert f"store: store/tiny/{rel.removesuffix('.store.json')}" in result.stderr, rel  # named, with why
+    assert {r for r in planned.values()} & EXPENSIVE == {r for _, r in STORE_DAMAGE.values()}, "nothing else"
 
 
 def test_a_checkpoint_saved_in_the_store_reaches_the_job_on_a_fresh_copy(tiny_run, tmp_path):

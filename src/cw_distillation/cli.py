@@ -13,6 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from cw_distillation import provenance
+from cw_distillation.files import disk_full
 from cw_distillation.steps import attacking, audit, crosschecking, data, reporting, storing, training, verifying
 
 STAGES = [data, training, attacking, crosschecking, reporting, storing, audit, verifying]
@@ -65,7 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as err:  # one clear line for the user; the traceback with -v
         if args.verbose:
             raise
-        print(f"cw-distillation {args.command}: error: {type(err).__name__}: {err}", file=sys.stderr)
+        full = disk_full(err, getattr(err, "filename", None) or "(a file the error does not name)")
+        what = str(full) if full is not None else f"{type(err).__name__}: {err}"
+        print(f"cw-distillation {args.command}: error: {what}", file=sys.stderr)
         return 1
 
 

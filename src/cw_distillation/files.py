@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -53,24 +54,56 @@ def sha256_any(path: str | Path) -> str:
     return sha256_tree(path) if Path(path).is_dir() else sha256_file(path)
 
 
+# A full disk, or a full quota: what a write can fail with that deleting something fixes.
+DISK_FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+
+
+class DiskFull(OSError):
+    """No space left while writing a file: one line naming the file (the step's error message)."""
+
+    def __init__(self, code: int, target: Path) -> None:
+        super().__init__(code, os.strerror(code), str(target))
+
+    def __str__(self) -> str:
+        code = errno.errorcode.get(self.errno, self.errno) if self.errno is not None else "ENOSPC"
+        return (f"{self.filename}: no space left on the device ({code}) "
+                "while writing it; nothing half-written was kept. Free some space and rerun")
+
+
+def disk_full(err: BaseException, target: str | Path) -> DiskFull | None:
+    """``err`` as a DiskFull naming ``target`` where it is a full disk or quota, else None."""
+    if isinstance(err, DiskFull):
+        return err
+    if isinstance(err, OSError) and err.errno in DISK_FULL_ERRNOS:
+        return DiskFull(err.errno, Path(target))
+    return None
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
 
     The temporary name keeps the suffix so that writers that dispatch on it
-    (``.npz``, ``.keras``, ``.pdf``) still work.
+    (``.npz``, ``.keras``, ``.pdf``) still work. A full disk while writing it raises DiskFull,
+    which names ``path``.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp", dir=target.parent)
-    os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would surprise whoever shares the results
+    tmp_path = None
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=target.suffix or ".tmp", dir=target.parent)
+        os.close(fd)
+        tmp_path = Path(tmp)
+        os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp's 0600 would surprise whoever shares the results
         yield tmp_path
         os.replace(tmp_path, target)
+    except OSError as err:
+        full = disk_full(err, target)
+        if full is None or full is err:
+            raise
+        raise full from err
     finally:
-        if tmp_path.exists():
+        if tmp_path is not None and tmp_path.exists():
             tmp_path.unlink()
 
 

@@ -255,25 +255,50 @@ def reusable(store: Path, rel: str, parts: dict) -> Path | None:
     return store / rel if check_entry(store, rel, recorded) is None else None
 
 
+# What the store keeps, by the kind of job: the path of its files without their suffix
+# (relative to results/<profile>/), and the suffixes of the files one job writes. A job's
+# files are restored together or not at all (job_to_restore).
+STORED = (
+    (r"models/(?P<dataset>\w+)/(?P<name>[\w.]+)", (".keras", ".json"), "model"),
+    (r"logits/(?P<dataset>\w+)/(?P<model>[\w.]+)", (".npz",), "logits"),
+    (r"attacks/(?P<dataset>\w+)/(?P<model>[\w.]+)/(?P<attack>\w+)", (".npz", ".json"), "attack"),
+    (r"fragility/(?P<dataset>\w+)/(?P<model>[\w.]+)", (".json",), "fragility"),
+    (r"transfer/(?P<dataset>\w+)/half_a_examples", (".npz",), "transfer"),
+)
+
+
+def _stored_match(rel: str) -> tuple[re.Match, str, tuple[str, ...], str] | None:
+    """(the match of ``rel``'s stem, its suffix, the suffixes of its job's files, the kind), or None."""
+    for pattern, suffixes, kind in STORED:
+        for suffix in suffixes:
+            match = re.fullmatch(pattern, rel.removesuffix(suffix)) if rel.endswith(suffix) else None
+            if match:
+                return match, suffix, suffixes, kind
+    return None
+
+
+def job_files(rel: str) -> list[str] | None:
+    """Every file the store keeps of the job that writes ``rel`` (``rel`` among them: a network
+    and its metrics, an attack's result and its summary), or None for a file it does not keep."""
+    found = _stored_match(rel)
+    if found is None:
+        return None
+    _, suffix, suffixes, _ = found
+    stem = rel.removesuffix(suffix)
+    return [stem + s for s in suffixes]
+
+
 def parts_for(config: dict, rel: str) -> dict | None:
     """The parts of the job that writes ``rel`` (a path relative to results/<profile>/),
     or None for a file the store does not keep."""
-    patterns = (
-        (r"models/(?P<dataset>\w+)/(?P<name>[\w.]+)\.(keras|json)", "model"),
-        (r"logits/(?P<dataset>\w+)/(?P<model>[\w.]+)\.npz", "logits"),
-        (r"attacks/(?P<dataset>\w+)/(?P<model>[\w.]+)/(?P<attack>\w+)\.(npz|json)", "attack"),
-        (r"fragility/(?P<dataset>\w+)/(?P<model>[\w.]+)\.json", "fragility"),
-        (r"transfer/(?P<dataset>\w+)/half_a_examples\.npz", "transfer"),
-    )
-    for pattern, kind in patterns:
-        match = re.fullmatch(pattern, rel)
-        if match:
-            w = match.groupdict()
-            try:
-                return _parts(config, kind, w)
-            except (KeyError, ValueError):
-                return None
-    return None
+    found = _stored_match(rel)
+    if found is None:
+        return None
+    match, _, _, kind = found
+    try:
+        return _parts(config, kind, match.groupdict())
+    except (KeyError, ValueError):
+        return None
 
 
 def _parts(config: dict, kind: str, w: dict) -> dict:
@@ -319,17 +344,31 @@ def _differences(recorded: dict, wanted: dict, prefix: str = "") -> list[str]:
     return out
 
 
+NOT_STORED = "not in the store"
+
+
 def check_entry(store: Path, rel: str, parts: dict) -> str | None:
     """None if ``<store>/<rel>`` is a usable entry for a job with ``parts``, else why not
-    (one line naming the file and what differs)."""
+    (one line naming the file and what differs; ending in NOT_STORED where the store holds
+    nothing of it)."""
     path, record_path = store / rel, store / (rel + SUFFIX)
     if not record_path.is_file():
-        return f"{path}: not in the store"
+        if path.is_file() or manifest_path(path).is_file():
+            return f"{record_path}: missing (the store holds {path} without its record); recomputing"
+        return f"{path}: {NOT_STORED}"
     try:
         record = json.loads(record_path.read_text())
         recorded_key, recorded_parts, digest = record["key"], record["parts"], record["sha256"]
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        return f"{record_path}: unreadable store record ({err}); recomputing"
+    except OSError as err:
+        return f"{record_path}: unreadable store record ({err.strerror or err}); recomputing"
+    except ValueError as err:
+        return f"{record_path}: store record is not JSON ({err}); recomputing"
+    except KeyError as err:
+        return f"{record_path}: not a store record (no {err}); recomputing"
+    except TypeError:
+        return f"{record_path}: not a store record (not a JSON object with key, parts and sha256); recomputing"
+    if not isinstance(recorded_parts, dict) or not isinstance(digest, str):
+        return f"{record_path}: not a store record ('parts' or 'sha256' of the wrong type); recomputing"
     if recorded_key != key_of(parts):
         diff = "; ".join(_differences(recorded_parts, parts)) or "its key differs"
         return f"{path}: stored for another job ({diff}); recomputing"
@@ -343,40 +382,63 @@ def check_entry(store: Path, rel: str, parts: dict) -> str | None:
     if not manifest.is_file():
         return f"{manifest}: the entry's provenance manifest is missing; recomputing"
     if recorded_sha256(path) != digest:
-        return f"{manifest}: the manifest describes other bytes than {path}; recomputing"
+        return f"{manifest}: the manifest describes other bytes than {path} (or is not a manifest); recomputing"
     return None
 
 
-def entry_to_use(store: Path, results: Path, rel: str, parts_or_none: dict | None) -> tuple[bool, str | None]:
-    """(whether the workflow restores results/rel from the entry, a line to print or None).
+def job_to_restore(store: Path, results: Path, rel: str, parts_or_none: dict | None) -> tuple[bool, list[str]]:
+    """(whether the workflow restores results/rel from the store, the lines to print).
 
-    A result this tree computed stays the computing job's -- else Snakemake would see another
-    rule and redo it: the entry is used for a missing result, one restored before (its restore
-    log exists), or one that differs from the entry.
+    Decided for the whole job that writes ``rel`` (job_files), so that its files are restored
+    together or not at all: were one restored and its twin computed, two jobs would write the
+    twin and Snakemake would stop with an AmbiguousRuleException. A job is restored when every
+    file of it has an entry that verifies (check_entry), unless this tree computed them all
+    itself: a result this tree computed stays the computing job's -- else Snakemake would see
+    another rule and redo it -- so the entries are used for missing results, results restored
+    before (their restore log exists), or results that differ from the entries. Where one file
+    of a job is refused, each refusal is printed (once) and the job is recomputed whole.
     """
-    if parts_or_none is None:
-        return False, None
-    memo = (str(store), str(results), rel, key_of(parts_or_none))
-    if memo not in _ENTRY_DECISIONS:  # the DAG asks once per candidate job; say why once
-        _ENTRY_DECISIONS[memo] = _entry_to_use(store, results, rel, parts_or_none)
-        return _ENTRY_DECISIONS[memo]
-    return _ENTRY_DECISIONS[memo][0], None
+    files = job_files(rel)
+    if parts_or_none is None or files is None:
+        return False, []
+    memo = (str(store), str(results), tuple(files), key_of(parts_or_none))
+    if memo not in _JOB_DECISIONS:  # the DAG asks once per candidate job and file; say why once
+        _JOB_DECISIONS[memo] = _job_to_restore(store, results, files, parts_or_none)
+        return _JOB_DECISIONS[memo]
+    return _JOB_DECISIONS[memo][0], []
 
 
-_ENTRY_DECISIONS: dict[tuple, tuple[bool, str | None]] = {}
+def entry_to_use(store: Path, results: Path, rel: str, parts_or_none: dict | None) -> tuple[bool, str | None]:
+    """job_to_restore, its lines joined in one (None where there is nothing to say)."""
+    restore, lines = job_to_restore(store, results, rel, parts_or_none)
+    return restore, "\n".join(lines) or None
 
 
-def _entry_to_use(store: Path, results: Path, rel: str, parts: dict) -> tuple[bool, str | None]:
-    problem = check_entry(store, rel, parts)
-    if problem is not None:
-        return False, None if problem.endswith("not in the store") else problem
+_JOB_DECISIONS: dict[tuple, tuple[bool, list[str]]] = {}
+
+
+def _job_to_restore(store: Path, results: Path, files: list[str], parts: dict) -> tuple[bool, list[str]]:
+    problems = {rel: check_entry(store, rel, parts) for rel in files}
+    if all(p is not None and p.endswith(NOT_STORED) for p in problems.values()):
+        return False, []  # nothing of the job is stored: it is computed, nothing to say
+    refused = [rel for rel, p in problems.items() if p is not None]
+    if refused:
+        lines = [str(problems[rel]) for rel in refused]
+        lines += [f"{store / rel}: verifies, but is not restored without the rest of its job "
+                  f"({', '.join(str(store / r) for r in refused)}); the job is recomputed"
+                  for rel in files if rel not in refused]
+        return False, lines
+    if all(_computed_here(store, results, rel) for rel in files):
+        return False, []
+    return True, []
+
+
+def _computed_here(store: Path, results: Path, rel: str) -> bool:
+    """Whether results/rel is this tree's own result with the entry's bytes (not restored)."""
     result = results / rel
-    restored_before = (results / "logs/restore" / (rel + ".log")).exists()
-    if result.exists() and not restored_before:
-        record = json.loads((store / (rel + SUFFIX)).read_text())
-        if sha256_file(result) == record["sha256"]:
-            return False, None
-    return True, None
+    if not result.exists() or (results / "logs/restore" / (rel + ".log")).exists():
+        return False
+    return sha256_file(result) == json.loads((store / (rel + SUFFIX)).read_text())["sha256"]
 
 
 def rel_path(results: Path, path: str | Path) -> str:

@@ -363,9 +363,10 @@ REPORT_CODE = [
 
 STORE_CFG = config["store"]
 STORE = STORE_CFG["dir"] or f"store/{PROFILE}"
-if STORE_CFG["dir"] and not os.path.isdir(STORE) and not STORE_CFG["publish"]:
+if STORE_CFG["dir"] and not os.path.isdir(STORE):
     print(
-        f"config key 'store.dir': store folder {STORE} does not exist; every job is computed",
+        f"config key 'store.dir': store folder {STORE} does not exist; every job is computed"
+        + (" (and publishes its results there)" if STORE_CFG["publish"] else ""),
         file=sys.stderr,
     )
 
@@ -381,13 +382,15 @@ def store_parts(rel):
 
 
 def restore_input(wildcards):
-    """The entry's record and file where it verifies and should be used (store.entry_to_use);
-    else a path nothing makes, so that the job that computes the file runs instead."""
+    """The entry's record and file where its job is restored (store.job_to_restore: a job's
+    files are restored together or not at all, so a refused twin never leaves two jobs writing
+    one file); else a path nothing makes, so that the job that computes the file runs instead.
+    """
     rel = wildcards.stored
     parts = store_parts(rel) if os.path.isdir(STORE) else None
-    restore, why = store.entry_to_use(Path(STORE), Path(RESULTS), rel, parts)
-    if why:
-        print(f"store: {why}", file=sys.stderr)
+    restore, why = store.job_to_restore(Path(STORE), Path(RESULTS), rel, parts)
+    for line in why:
+        print(f"store: {line}", file=sys.stderr)
     record = f"{STORE}/{rel}{store.SUFFIX}"
     return (
         {"record": record, "entry": f"{STORE}/{rel}"}

@@ -22,7 +22,7 @@ import pooch
 import requests
 
 from cw_distillation.data.sources import Archive, DatasetSource, Payload
-from cw_distillation.files import CHUNK, sha256_file
+from cw_distillation.files import CHUNK, disk_full, sha256_file
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +143,9 @@ def _download_archive(
             except ValueError as err:  # pooch: digest mismatch (corrupt or truncated transfer)
                 tried.append(f"{url} (attempt {attempt}: {_one_line(err)})")
             except (requests.RequestException, OSError) as err:
+                full = disk_full(err, getattr(err, "filename", None) or folder / archive.name)
+                if full is not None:  # another attempt would not change that
+                    raise full from err
                 tried.append(f"{url} (attempt {attempt}: {type(err).__name__}: {_one_line(err)})")
             if attempt < retries:
                 sleep(backoff_s * 2 ** (attempt - 1))
@@ -160,6 +163,9 @@ def _extract(archive: Archive, path: Path, staging: Path) -> None:
     try:
         _decompress(archive, path, staging)
     except (OSError, EOFError, zlib.error, tarfile.TarError) as err:
+        full = disk_full(err, getattr(err, "filename", None) or staging)
+        if full is not None:  # the archive is fine: the disk it is extracted to is full
+            raise full from err
         raise DownloadError(
             f"{path}: corrupt archive ({type(err).__name__}: {_one_line(err)}); nothing was kept. "
             "If it came from a mirror, replace it there with the official file; a download is "

@@ -10,9 +10,12 @@ from cw_distillation import provenance
 
 
 def audit(args: argparse.Namespace) -> int:
-    findings, checked = provenance.audit(args.folder)
+    notes: list[str] = []
+    findings, checked = provenance.audit(args.folder, notes)
     for finding in findings:
         print(finding)
+    for note in notes:
+        print(f"note: {note}")
     if findings:
         print(f"audit FAILED: {len(findings)} problem(s) among {checked} recorded artifact(s) under {args.folder}")
         return 1

@@ -91,8 +91,11 @@ def check(args: argparse.Namespace) -> int:
     records = sorted(root.rglob("*" + store.SUFFIX))
     for record in records:
         rel = record.relative_to(root).as_posix().removesuffix(store.SUFFIX)
-        parts = json.loads(record.read_text())["parts"]
-        problem = store.check_entry(root, rel, parts)
+        try:
+            parts = json.loads(record.read_text())["parts"]
+        except (OSError, ValueError, KeyError, TypeError):
+            parts = {}  # a record that is not one: check_entry names the file and why
+        problem = store.check_entry(root, rel, parts if isinstance(parts, dict) else {})
         if problem:
             bad += 1
             print(f"BAD {problem}")
