@@ -13,14 +13,14 @@ import sys
 from collections.abc import Sequence
 
 from cw_distillation import provenance
-from cw_distillation.steps import attacking, audit, data, reporting, storing, training, verifying
+from cw_distillation.steps import attacking, audit, data, reporting, robustness, storing, training, verifying
 
-STAGES = [data, training, attacking, reporting, storing, audit, verifying]
+STAGES = [data, training, attacking, robustness, reporting, storing, audit, verifying]
 # The steps that run a network: they say which device they run on (device.setup) first.
 # Steps that inspect files rather than read them as inputs (they report damage themselves).
 UNCHECKED_STEPS = {"audit", "explain", "provenance", "check-config", "summarize", "verify"}
 NETWORK_STEPS = {"train", "soft-labels", "logits", "attack", "fragility", "transfer-attack", "transfer-predict",
-                 "verify"}
+                 "verify", "robustness"}
 
 
 def build_parser() -> argparse.ArgumentParser:
