@@ -276,14 +276,55 @@ FIGURES = {
     "fig9_transfer_standard": ("fig9", "transfer"),
     "fig10_transfer_distilled": ("fig10", "transfer"),
     "security_curves": ("security", "always"),
+    "robustness_curves": ("robustness", "robustness"),
 }
 # The tables of each experiment that a profile may leave out (training.sweep_dataset or
 # training.transfer_dataset null), and whether it runs.
 EXPERIMENT_TABLES = {
     "sweep": ["temperature", "temperature_correlation"],
     "transfer": ["transfer"],
+    "robustness": ["robustness_curves", "robustness_matrix", "masking_flags"],
 }
-EXPERIMENTS = {"sweep": SWEEP, "transfer": TRANSFER, "always": True}
+# Beyond the paper (issue 35): the datasets with robustness curves and the matrix (none: left out).
+ROBUSTNESS_DATASETS = config["robustness"]["datasets"]
+EXPERIMENTS = {
+    "sweep": SWEEP,
+    "transfer": TRANSFER,
+    "always": True,
+    "robustness": bool(ROBUSTNESS_DATASETS),
+}
+
+
+def robustness_results(job):
+    """Every robustness report of one job (curves or matrix), by dataset and network."""
+    return [
+        f"{RESULTS}/robustness/{dataset}/{model}/{job}.json"
+        for dataset in ROBUSTNESS_DATASETS
+        for model in plan.robustness_networks(config, dataset, job)
+    ]
+
+
+def robustness_spec(wildcards):
+    """What the robustness job of a network runs (plan.robustness_job)."""
+    return plan.robustness_job(
+        config, wildcards.dataset, wildcards.model, wildcards.job
+    )
+
+
+def robustness_selectors(wildcards):
+    """The other networks that must also classify an image correctly for the job to take it."""
+    own, external = plan.robustness_image_networks(
+        config, wildcards.dataset, wildcards.model, wildcards.job
+    )
+    return [f"{RESULTS}/models/{wildcards.dataset}/{m}.keras" for m in own] + external
+
+
+def robustness_eps(wildcards):
+    eps = robustness_spec(wildcards)["eps"]
+    return " ".join(
+        f"--{norm}-eps " + " ".join(repr(float(e)) for e in grid)
+        for norm, grid in eps.items()
+    )
 
 
 def figure_key(wildcards, output):

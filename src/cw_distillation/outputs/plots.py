@@ -402,3 +402,36 @@ def security_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list
             ax.set_title(f"{_dataset_name(dataset)}, {metric}", fontsize="medium")
             ax.legend(fontsize="xx-small", loc="lower right")
     return save_figure(fig, base)
+
+
+def robustness_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list[Path]:
+    """Robust accuracy against eps (outputs/robustness_tables.py's curve rows): one row of panels
+    per dataset, one panel per norm, each method (attack and loss) in its colour, the standard
+    network solid and the distilled one dashed."""
+    datasets = list(dict.fromkeys(r["dataset"] for r in rows))
+    norms = [n for n in ("linf", "l2") if any(r["norm"] == n for r in rows)]
+    methods = list(dict.fromkeys(r["method"] for r in rows))
+    colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}
+    with plt.rc_context(STYLE):
+        fig, axes = new_figure(len(datasets), len(norms), squeeze=False,
+                               figsize=(4.2 * len(norms), 3.4 * len(datasets)))
+        for i, dataset in enumerate(datasets):
+            for j, norm in enumerate(norms):
+                ax = axes[i][j]
+                for method, network in dict.fromkeys((r["method"], r["network"]) for r in rows
+                                                     if r["dataset"] == dataset and r["norm"] == norm):
+                    curve = [r for r in rows if r["dataset"] == dataset and r["norm"] == norm
+                             and r["method"] == method and r["network"] == network]
+                    standard = network == "standard"
+                    ax.plot([r["eps"] for r in curve], [r["robust_accuracy"] for r in curve],
+                            color=colours[method], linestyle="-" if standard else "--",
+                            marker="o" if standard else "x", markersize=2.5, linewidth=1.2,
+                            label=f"{method} ({'standard' if standard else network.replace('_', ' ')})")
+                ax.set_ylim(-0.02, 1.02)
+                ax.set_xlabel(("L∞" if norm == "linf" else "L2") + " budget ε (inputs in [-0.5, 0.5])")
+                ax.set_ylabel("robust accuracy")
+                images = max((r["images"] for r in rows if r["dataset"] == dataset), default=0)
+                ax.set_title(f"{_dataset_name(dataset)}, {'L∞' if norm == 'linf' else 'L2'}, {images} images",
+                             fontsize="medium")
+                ax.legend(fontsize="xx-small", loc="upper right", ncol=2)
+        return save_figure(fig, base)
