@@ -407,14 +407,21 @@ def security_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list
 def robustness_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list[Path]:
     """Robust accuracy against eps (outputs/robustness_tables.py's curve rows): one row of panels
     per dataset, one panel per norm, each method (attack and loss) in its colour, the standard
-    network solid and the distilled one dashed."""
+    network solid (circles) and the distilled one dashed (crosses); one legend below the panels.
+    Earlier methods are drawn wider, so that a curve another one covers exactly (ce and ce_divT on
+    the standard network, T = 1) still shows at its edges."""
+    from matplotlib.lines import Line2D
+
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     norms = [n for n in ("linf", "l2") if any(r["norm"] == n for r in rows)]
     methods = list(dict.fromkeys(r["method"] for r in rows))
+    networks = list(dict.fromkeys(r["network"] for r in rows))
     colours = {m: plt.get_cmap("tab10")(i % 10) for i, m in enumerate(methods)}
+    widths = {m: 1.0 + 0.5 * (len(methods) - 1 - i) for i, m in enumerate(methods)}
+    style = {n: ("-", "o") if n == "standard" else ("--", "x") for n in networks}
     with plt.rc_context(STYLE):
         fig, axes = new_figure(len(datasets), len(norms), squeeze=False,
-                               figsize=(4.2 * len(norms), 3.4 * len(datasets)))
+                               figsize=(4.4 * len(norms), 3.2 * len(datasets) + 1.0))
         for i, dataset in enumerate(datasets):
             for j, norm in enumerate(norms):
                 ax = axes[i][j]
@@ -422,16 +429,18 @@ def robustness_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> li
                                                      if r["dataset"] == dataset and r["norm"] == norm):
                     curve = [r for r in rows if r["dataset"] == dataset and r["norm"] == norm
                              and r["method"] == method and r["network"] == network]
-                    standard = network == "standard"
+                    linestyle, marker = style[network]
                     ax.plot([r["eps"] for r in curve], [r["robust_accuracy"] for r in curve],
-                            color=colours[method], linestyle="-" if standard else "--",
-                            marker="o" if standard else "x", markersize=2.5, linewidth=1.2,
-                            label=f"{method} ({'standard' if standard else network.replace('_', ' ')})")
+                            color=colours[method], linestyle=linestyle, marker=marker, markersize=2.5,
+                            linewidth=widths[method])
                 ax.set_ylim(-0.02, 1.02)
-                ax.set_xlabel(("L∞" if norm == "linf" else "L2") + " budget ε (inputs in [-0.5, 0.5])")
+                name = "L∞" if norm == "linf" else "L2"
+                ax.set_xlabel(f"{name} budget ε (inputs in [-0.5, 0.5])")
                 ax.set_ylabel("robust accuracy")
-                images = max((r["images"] for r in rows if r["dataset"] == dataset), default=0)
-                ax.set_title(f"{_dataset_name(dataset)}, {'L∞' if norm == 'linf' else 'L2'}, {images} images",
-                             fontsize="medium")
-                ax.legend(fontsize="xx-small", loc="upper right", ncol=2)
+                images = int(max((r["images"] for r in rows if r["dataset"] == dataset), default=0))
+                ax.set_title(f"{_dataset_name(dataset)}, {name}, {images} images", fontsize="medium")
+        handles = [Line2D([], [], color=colours[m], linewidth=widths[m], label=m) for m in methods]
+        handles += [Line2D([], [], color="black", linestyle=style[n][0], marker=style[n][1], markersize=3,
+                           label=n.replace("_", " ")) for n in networks]
+        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), fontsize="x-small")
         return save_figure(fig, base)
