@@ -201,7 +201,7 @@ def test_security_curves_draw_one_panel_per_dataset_and_metric(tmp_path):
 
 
 def test_robustness_curves_draw_one_panel_per_norm_standard_and_distilled(tmp_path):
-    from cw_distillation.outputs.plots import robustness_curves
+    from cw_distillation.outputs.robustness_plots import robustness_curves
 
     rows = [{"dataset": "mnist", "network": n, "temperature": t, "norm": norm, "eps": e, "method": m,
              "robust_accuracy": 1 - e, "images": 4}

@@ -248,7 +248,6 @@ def test_changing_plotting_code_reruns_only_the_plots(tiny_run):
         "fig_transfer",
         "adversarial_examples",
         "security_curves",
-        "robustness_curves",
         "replication_report",
         "all",
     }, jobs

@@ -363,6 +363,11 @@ PLOT_CODE = [
     workflow.source_path("../../src/cw_distillation/outputs/plots.py"),
     workflow.source_path("../../src/cw_distillation/outputs/figures.py"),
 ]
+# The robustness curves figure has a module of its own (issue 35), so that adding it left plots.py as it was.
+ROBUSTNESS_PLOT_CODE = [
+    workflow.source_path("../../src/cw_distillation/outputs/robustness_plots.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/figures.py"),
+]
 # REPORT.md likewise depends on its claims' code and on the paper's values it quotes.
 REPORT_CODE = [
     workflow.source_path("../../src/cw_distillation/outputs/report.py"),

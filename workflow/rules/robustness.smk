@@ -110,7 +110,7 @@ rule table_robustness_matrix:
 rule robustness_curves:
     input:
         table=f"{OUTPUTS}/tables/robustness_curves.csv",
-        code=PLOT_CODE,
+        code=ROBUSTNESS_PLOT_CODE,
     output:
         report(
             multiext(f"{OUTPUTS}/figures/robustness_curves", ".pdf", ".png"),

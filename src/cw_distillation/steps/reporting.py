@@ -324,7 +324,9 @@ def figure(args: argparse.Namespace) -> int:
         paths = plots.security_curves(rows, base)
         inputs = [args.table]
     elif args.figure == "robustness":
-        paths = plots.robustness_curves(rows, base)
+        from cw_distillation.outputs.robustness_plots import robustness_curves
+
+        paths = robustness_curves(rows, base)
         inputs = [args.table]
     else:
         wanted = {"fig9": "standard", "fig10": "distilled"}[args.figure]
