@@ -121,7 +121,7 @@ replicate: $(STAMP) $(GPU_STAMP)
 dry-run: $(STAMP)
 	$(BIN)/snakemake $(TARGET) -n $(SNAKEMAKE_OPTS)
 
-EXPENSIVE_RULES := train_standard|train_half|train_init|train_teacher|train_distilled|logits|attack|fragility|transfer_examples
+EXPENSIVE_RULES := train_standard|train_half|train_init|train_teacher|train_distilled|logits|attack|fragility|transfer_examples|robustness
 
 figures: $(STAMP)
 	$(CHECK_LOCK)

@@ -28,7 +28,7 @@ from cw_distillation import compare
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 # The rules whose jobs compute rather than draw (the Makefile's EXPENSIVE_RULES).
-EXPENSIVE = re.compile(r"^(train_\w+|logits|attack|fragility|transfer_examples)$")
+EXPENSIVE = re.compile(r"^(train_\w+|logits|attack|fragility|transfer_examples|robustness)$")
 
 
 def config_file(profile: str) -> str:

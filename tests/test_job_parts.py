@@ -31,6 +31,16 @@ NOT_SHAPING = {"--out", "--metrics", "--summary", "--rule", "--wildcards", "--ch
 SAME_NAME = {"--dataset", "--epochs", "--batch-size", "--validation-size", "--train-subset", "--seed",
              "--n-images", "--targets", "--options", "--attack", "--kappas"}
 
+# A robustness job's options, in its parts (plan.robustness_job) under other names.
+ROBUSTNESS = {
+    "--methods": lambda parts: parts["methods"],
+    "--linf-eps": lambda parts: parts["eps"]["linf"],
+    "--l2-eps": lambda parts: parts["eps"]["l2"],
+    "--igs-steps": lambda parts: parts["igs_steps"],
+    "--apgd-options": lambda parts: parts["apgd"],
+    "--masking": lambda parts: parts["masking"],
+}
+
 
 def planned_jobs(configfile: Path, tmp_path: Path) -> list[list[str]]:
     """The argv of every ``cw-distillation`` command the workflow plans for this config."""
@@ -104,6 +114,13 @@ def uncovered(argv: list[str], config: dict, results: str) -> tuple[str | None, 
             want = from_name[flag]
             if want is None or str(value_of(values)) != str(want):
                 problems.append(f"{rule}: {flag} {values}, but the key's network name {name!r} says {want!r}")
+            continue
+        if parts["kind"] == "robustness" and flag in ROBUSTNESS:
+            want = ROBUSTNESS[flag](parts)
+            got = [value_of([v]) for v in values] if flag in ("--methods", "--linf-eps", "--l2-eps") else (
+                True if flag == "--masking" else value_of(values))
+            if got != want:
+                problems.append(f"{rule}: {flag} {values}, but the store key holds {want!r}")
             continue
         key = flag[2:].replace("-", "_")
         if flag in SAME_NAME | {"--temperature"} and key in parts:

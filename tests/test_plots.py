@@ -198,3 +198,14 @@ def test_security_curves_draw_one_panel_per_dataset_and_metric(tmp_path):
             for a, m in (("l2", "l2"), ("l0", "l0")) for x in (0.0, 1.0, 2.0)]
     paths = security_curves(rows, tmp_path / "security")
     assert sorted(p.suffix for p in paths) == [".pdf", ".png"] and all(p.stat().st_size > 0 for p in paths)
+
+
+def test_robustness_curves_draw_one_panel_per_norm_standard_and_distilled(tmp_path):
+    from cw_distillation.outputs.robustness_plots import robustness_curves
+
+    rows = [{"dataset": "mnist", "network": n, "temperature": t, "norm": norm, "eps": e, "method": m,
+             "robust_accuracy": 1 - e, "images": 4}
+            for n, t in (("standard", 1.0), ("distilled_T100", 100.0)) for norm in ("linf", "l2")
+            for m in ("fgs_ce", "apgd_dlr") for e in (0.0, 0.1, 0.3)]
+    paths = robustness_curves(rows, tmp_path / "robustness")
+    assert sorted(p.suffix for p in paths) == [".pdf", ".png"] and all(p.stat().st_size > 0 for p in paths)

@@ -66,6 +66,7 @@ def test_a_profile_without_sweep_and_transfer_plans_neither(tmp_path):
     assert not jobs & {"train_half", "transfer_examples", "transfer_predict", "table_transfer", "fig_transfer",
                        "table_temperature", "fig8_distance_vs_temperature", "jsma_success_vs_temperature"}, jobs
     assert "distilled_T1." not in result.stdout and "_random" not in result.stdout
+    assert not jobs & {"robustness", "table_robustness_curves", "table_robustness_matrix", "robustness_curves"}, jobs
 
 
 def test_snakemake_from_the_venv_finds_the_steps_without_an_activated_environment(tmp_path):
@@ -177,6 +178,9 @@ def test_tiny_profile_runs_end_to_end(tiny_run):
         "temperature_correlation",
         "transfer",
         "attack_statistics",
+        "robustness_curves",
+        "robustness_matrix",
+        "masking_flags",
     ]:
         for ext in ("csv", "md", "tex"):
             assert (outputs / "tables" / f"{name}.{ext}").stat().st_size > 0, name
@@ -186,9 +190,16 @@ def test_tiny_profile_runs_end_to_end(tiny_run):
         "fig9_transfer_standard",
         "fig10_transfer_distilled",
         "adversarial_examples_mnist",
+        "robustness_curves",
     ]:
         assert (outputs / "figures" / f"{name}.pdf").read_bytes().startswith(b"%PDF"), name
         assert (outputs / "figures" / f"{name}.png").read_bytes().startswith(b"\x89PNG"), name
+    curves = json.loads((tiny_run / "results/tiny/robustness/mnist/distilled_T100/curves.json").read_text())
+    assert {c["method"] for c in curves["curves"]} == {"fgs_ce", "fgs_ce_divT", "fgs_margin", "igs_ce", "igs_ce_divT",
+                                                        "igs_margin", "apgd_dlr"}
+    assert all(c["robust_accuracy"][0] == 1.0 and c["eps"][0] == 0 for c in curves["curves"]), "eps 0: clean"
+    matrix = json.loads((tiny_run / "results/tiny/robustness/mnist/distilled_T1/matrix.json").read_text())
+    assert len(matrix["curves"]) == 8 and matrix["masking"]["images"] == 2
     report = (outputs / "REPORT.md").read_text()
     assert "Replication report: profile `tiny`" in report and "Verdicts (" in report
     # tiny is a smoke test: its report judges nothing and lists no row; every row is still in its JSON's count
@@ -379,7 +390,7 @@ def test_every_step_is_told_its_own_rule_and_wildcards_and_logs(tmp_path):
 # ------------------------------------------------------------------ the store of results
 
 EXPENSIVE = {"train_standard", "train_half", "train_init", "train_teacher", "train_distilled", "attack",
-             "fragility", "transfer_examples", "logits"}
+             "fragility", "transfer_examples", "logits", "robustness"}
 
 
 def fresh_copy_with_store(tiny_run: Path, tmp_path: Path) -> Path:

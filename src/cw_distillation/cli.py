@@ -14,14 +14,44 @@ from collections.abc import Sequence
 
 from cw_distillation import provenance
 from cw_distillation.files import disk_full
-from cw_distillation.steps import attacking, audit, crosschecking, data, reporting, storing, training, verifying
+from cw_distillation.steps import (
+    attacking,
+    audit,
+    crosschecking,
+    data,
+    reporting,
+    robustness,
+    storing,
+    training,
+    verifying,
+)
 
-STAGES = [data, training, attacking, crosschecking, reporting, storing, audit, verifying]
+STAGES = [data, training, attacking, crosschecking, robustness, reporting, storing, audit, verifying]
 # The steps that run a network: they say which device they run on (device.setup) first.
 # Steps that inspect files rather than read them as inputs (they report damage themselves).
 UNCHECKED_STEPS = {"audit", "explain", "provenance", "check-config", "summarize", "verify"}
 NETWORK_STEPS = {"train", "soft-labels", "logits", "attack", "fragility", "transfer-attack", "transfer-predict",
-                 "verify", "crosscheck"}
+                 "verify", "crosscheck", "robustness"}
+
+
+# The options many steps share mean the same in each; a step that gives one no help of its own gets
+# this (defined here once, and outside the result-shaping steps, whose code keys the store).
+SHARED_HELP = {
+    "--dataset": "the dataset (mnist or cifar10)",
+    "--data": "the prepared dataset, results/<profile>/data/<dataset>.npz",
+    "--model": "the network (.keras)",
+    "--n-images": "the first test images the network (and every --select-with network) classifies correctly",
+    "--out-base": "the output path without its extensions",
+}
+
+
+def _shared_help(parser: argparse.ArgumentParser) -> None:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for subparser in action.choices.values():
+                _shared_help(subparser)
+        elif not action.help and action.option_strings and action.option_strings[0] in SHARED_HELP:
+            action.help = SHARED_HELP[action.option_strings[0]]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="STEP")
     for stage in STAGES:
         stage.register(sub)
+    _shared_help(parser)
     return parser
 
 

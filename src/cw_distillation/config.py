@@ -133,6 +133,15 @@ def check_cross_keys(config: dict) -> dict:
                 f"config key 'training.{key}': {dataset!r} is not one of datasets {config['datasets']} "
                 "(null leaves that experiment out)"
             )
+    robustness = config["robustness"]
+    outside = [d for d in robustness["datasets"] if d not in config["datasets"]]
+    if outside:
+        raise ConfigError(f"config key 'robustness.datasets': {outside} not among datasets {config['datasets']}")
+    for i, pair in enumerate(robustness["stronger_than"]):
+        missing = [m for m in pair if m not in robustness["matrix_methods"]]
+        if missing:
+            raise ConfigError(f"config key 'robustness.stronger_than[{i}]': {missing} not among "
+                              f"robustness.matrix_methods {robustness['matrix_methods']}")
     mirror = config["data"]["mirror"]
     if mirror and not Path(mirror).is_dir():
         raise ConfigError(

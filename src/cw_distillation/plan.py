@@ -88,3 +88,61 @@ def attack_images(config: dict, dataset: str, variant: str) -> int:
         return attacks["sweep_images"]
     n_images = attacks["n_images"][dataset]
     return min(n_images, attacks["max_images"].get(table, n_images))
+
+
+# ------------------------------------------------------------------ robustness curves and matrix (issue 35)
+
+ROBUSTNESS_JOBS = ("curves", "matrix")
+
+
+def network_temperature(model: str) -> float:
+    """T of the softmax F' = softmax(Z / T) a network was trained at: its distillation temperature,
+    1 for every other network (the standard one)."""
+    return model_temperature(model) if "_T" in model else 1.0
+
+
+def robustness_networks(config: dict, dataset: str, job: str) -> list[str]:
+    """The networks of a robustness job: the curves compare the standard and the main distilled
+    network; the matrix runs over the standard network and every distilled one trained on
+    ``dataset`` (the main temperature, and the sweep's where it runs)."""
+    training = config["training"]
+    main = f"distilled_T{t_name(training['main_temperature'])}"
+    if job == "curves":
+        return ["standard", main]
+    if job != "matrix":
+        raise ValueError(f"no robustness job is called {job!r}; known: {ROBUSTNESS_JOBS}")
+    sweep = training["temperatures"] if dataset == training["sweep_dataset"] else []
+    names = dict.fromkeys([main, *(f"distilled_T{t_name(t)}" for t in sweep)])
+    return ["standard", *sorted(names, key=network_temperature)]
+
+
+def robustness_image_networks(config: dict, dataset: str, model: str, job: str) -> tuple[list[str], list[str]]:
+    """(the profile's other networks, other profiles' .keras files) that must also classify an image
+    correctly for a robustness job on ``model`` to take it. The curves take the images the paired
+    attacks take (attacks.images, attacks.images_also_correct_for); the matrix the first N that
+    every network of the matrix classifies correctly, so that its rows compare image by image."""
+    if job == "curves":
+        return image_networks(config, model, "l2"), external_image_networks(config, dataset, model, "l2")
+    own = [m for m in robustness_networks(config, dataset, job) if m != model]
+    external = list(config["attacks"]["images_also_correct_for"].get(dataset) or []) \
+        if config["attacks"]["images"] == "common" else []
+    return own, external
+
+
+def robustness_job(config: dict, dataset: str, model: str, job: str) -> dict[str, Any]:
+    """What a robustness job runs: its methods, epsilon grid per norm, temperature and options."""
+    cfg = config["robustness"]
+    if dataset not in cfg["datasets"]:
+        raise ValueError(f"config key robustness.datasets does not name {dataset!r}")
+    if model not in robustness_networks(config, dataset, job):
+        raise ValueError(f"no robustness {job} job runs on {model!r}")
+    if job == "curves":
+        eps = {norm: list(cfg["curve_eps"][dataset][norm]) for norm in ("linf", "l2")}
+    else:
+        eps = {norm: [cfg["matrix_eps"][dataset][norm]] for norm in ("linf", "l2")}
+    return {
+        "methods": list(cfg["curve_methods" if job == "curves" else "matrix_methods"]), "eps": eps,
+        "temperature": network_temperature(model),
+        "n_images": cfg["n_images"][dataset], "igs_steps": cfg["igs_steps"], "apgd": dict(cfg["apgd"]),
+        "masking": job == "matrix",
+    }

@@ -55,6 +55,7 @@ NOT_SHAPING = frozenset({
 TRAINING_CODE = ("cw_distillation.steps.training",)
 DATA_CODE = ("cw_distillation.data.prepare", "cw_distillation.data.synthetic")
 ATTACK_CODE = ("cw_distillation.steps.attacking",)
+ROBUSTNESS_CODE = ("cw_distillation.steps.robustness", "cw_distillation.robustness")
 
 
 def attack_module(attack: str) -> str:
@@ -127,6 +128,7 @@ def code_roots() -> dict[str, tuple[str, ...]]:
         "data": DATA_CODE, "model": TRAINING_CODE, "logits": TRAINING_CODE,
         "fragility": (*ATTACK_CODE, "cw_distillation.fragility"),
         "transfer": (*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"),
+        "robustness": ROBUSTNESS_CODE,
     }
     roots.update({f"attack:{name}": (*ATTACK_CODE, attack_module(name)) for name in sorted(RUNNERS)})
     return roots
@@ -219,6 +221,22 @@ def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
     })
 
 
+def robustness_parts(config: dict, dataset: str, model: str, job: str) -> dict:
+    """The parts of a robustness job (curves or matrix, issue 35): what it runs (plan.robustness_job),
+    on which images, on which network and data, by which code."""
+    others, external = plan.robustness_image_networks(config, dataset, model, job)
+    return _on_backend(config, {
+        "kind": "robustness", "dataset": dataset, "model_name": model, "job": job,
+        **plan.robustness_job(config, dataset, model, job),
+        "images": {"also_correct_for": [key_of(model_parts(config, dataset, m)) for m in others],
+                   "external": [_external_digest(path) for path in external]},
+        "batch_size": config["attacks"]["batch_size"], "seed": config["seed"],
+        "model": key_of(model_parts(config, dataset, model)),
+        "data": key_of(data_parts(config, dataset)),
+        "code": code_key(ROBUSTNESS_CODE, "robustness"),
+    })
+
+
 def _image_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
     """The networks whose correct images an attack is restricted to, beside its own (none: the
     results made before the choice existed keep their keys)."""
@@ -264,6 +282,7 @@ STORED = (
     (r"attacks/(?P<dataset>\w+)/(?P<model>[\w.]+)/(?P<attack>\w+)", (".npz", ".json"), "attack"),
     (r"fragility/(?P<dataset>\w+)/(?P<model>[\w.]+)", (".json",), "fragility"),
     (r"transfer/(?P<dataset>\w+)/half_a_examples", (".npz",), "transfer"),
+    (r"robustness/(?P<dataset>\w+)/(?P<model>[\w.]+)/(?P<job>curves|matrix)", (".json",), "robustness"),
 )
 
 
@@ -306,6 +325,8 @@ def _parts(config: dict, kind: str, w: dict) -> dict:
         return model_parts(config, w["dataset"], w["name"])
     if kind == "attack":
         return attack_parts(config, w["dataset"], w["model"], w["attack"])
+    if kind == "robustness":
+        return robustness_parts(config, w["dataset"], w["model"], w["job"])
     return _on_backend(config, _network_parts(config, kind, w))
 
 

@@ -291,6 +291,7 @@ FIGURES = {
     "fig9_transfer_standard": ("fig9", "transfer"),
     "fig10_transfer_distilled": ("fig10", "transfer"),
     "security_curves": ("security", "always"),
+    "robustness_curves": ("robustness", "robustness"),
 }
 # The tables of each experiment that a profile may leave out (training.sweep_dataset or
 # training.transfer_dataset null), and whether it runs.
@@ -298,14 +299,50 @@ EXPERIMENT_TABLES = {
     "sweep": ["temperature", "temperature_correlation"],
     "transfer": ["transfer"],
     "crosscheck": ["fmn_vs_cw"],
+    "robustness": ["robustness_curves", "robustness_matrix", "masking_flags"],
 }
 CROSSCHECK = config["crosscheck"]
+# Beyond the paper (issue 35): the datasets with robustness curves and the matrix (none: left out).
+ROBUSTNESS_DATASETS = config["robustness"]["datasets"]
 EXPERIMENTS = {
     "sweep": SWEEP,
     "transfer": TRANSFER,
     "crosscheck": CROSSCHECK["enabled"],
     "always": True,
+    "robustness": bool(ROBUSTNESS_DATASETS),
 }
+
+
+def robustness_results(job):
+    """Every robustness report of one job (curves or matrix), by dataset and network."""
+    return [
+        f"{RESULTS}/robustness/{dataset}/{model}/{job}.json"
+        for dataset in ROBUSTNESS_DATASETS
+        for model in plan.robustness_networks(config, dataset, job)
+    ]
+
+
+def robustness_spec(wildcards):
+    """What the robustness job of a network runs (plan.robustness_job)."""
+    return plan.robustness_job(
+        config, wildcards.dataset, wildcards.model, wildcards.job
+    )
+
+
+def robustness_selectors(wildcards):
+    """The other networks that must also classify an image correctly for the job to take it."""
+    own, external = plan.robustness_image_networks(
+        config, wildcards.dataset, wildcards.model, wildcards.job
+    )
+    return [f"{RESULTS}/models/{wildcards.dataset}/{m}.keras" for m in own] + external
+
+
+def robustness_eps(wildcards):
+    eps = robustness_spec(wildcards)["eps"]
+    return " ".join(
+        f"--{norm}-eps " + " ".join(repr(float(e)) for e in grid)
+        for norm, grid in eps.items()
+    )
 
 
 def figure_key(wildcards, output):
@@ -342,6 +379,11 @@ def paper_outputs():
 # Figures depend on their code: a change to plotting reruns the plots, and nothing upstream.
 PLOT_CODE = [
     workflow.source_path("../../src/cw_distillation/outputs/plots.py"),
+    workflow.source_path("../../src/cw_distillation/outputs/figures.py"),
+]
+# The robustness curves figure has a module of its own (issue 35), so that adding it left plots.py as it was.
+ROBUSTNESS_PLOT_CODE = [
+    workflow.source_path("../../src/cw_distillation/outputs/robustness_plots.py"),
     workflow.source_path("../../src/cw_distillation/outputs/figures.py"),
 ]
 # REPORT.md likewise depends on its claims' code and on the paper's values it quotes.

@@ -12,7 +12,7 @@ rule restore:
     log:
         f"{RESULTS}/logs/restore/{{stored}}.log",
     wildcard_constraints:
-        stored=r"(models|logits|attacks|fragility|transfer)/[A-Za-z0-9_./]+\.(keras|json|npz)",
+        stored=r"(models|logits|attacks|fragility|transfer|robustness)/[A-Za-z0-9_./]+\.(keras|json|npz)",
     conda:
         CONDA_ENV
     params:
@@ -37,3 +37,4 @@ ruleorder:
     > attack
     > fragility
     > transfer_examples
+    > robustness

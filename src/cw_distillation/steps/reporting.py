@@ -243,6 +243,45 @@ def table_temperature(args: argparse.Namespace) -> int:
     return 0
 
 
+def table_robustness_curves(args: argparse.Namespace) -> int:
+    """Robust accuracy against epsilon, standard and distilled, per method and norm (issue 35)."""
+    from cw_distillation.outputs import robustness_tables
+    from cw_distillation.outputs.tables import write_table
+
+    reports = [json.loads(Path(p).read_text()) for p in args.results]
+    rows = robustness_tables.curve_rows(reports)
+    caption = ("Robustness curves: robust accuracy (the fraction of the images, the first N that both networks "
+               "classify correctly, that no untargeted attack of the method broke at any eps' <= eps) against eps, "
+               "per network, norm and method (attack: FGS, IGS, APGD; loss: ce the cross-entropy of F, ce_divT of "
+               "F' = softmax(Z/T), margin the C&W margin on the logits, dlr APGD's DLR).")
+    step = step_for(args, args.results, {"table": "robustness_curves"})
+    _publish(write_table(rows, robustness_tables.CURVE_COLUMNS, args.out_base, caption=caption), step)
+    return 0
+
+
+def table_robustness_matrix(args: argparse.Namespace) -> int:
+    """The loss x attack x temperature matrix and each network's masking flags (issue 35)."""
+    from cw_distillation.outputs import robustness_tables
+    from cw_distillation.outputs.tables import write_table
+
+    reports = [json.loads(Path(p).read_text()) for p in args.results]
+    pairs = json.loads(args.stronger_than)
+    step = step_for(args, args.results, {"table": "robustness_matrix", "stronger_than": pairs})
+    caption = ("Loss x attack x temperature: robust accuracy at one eps per norm of the standard network and of "
+               "every distilled one (distillation temperature T), one column per loss (ce: cross-entropy of F; "
+               "ce_divT: of F' = softmax(Z/T); margin: C&W margin on the logits; dlr: APGD's DLR), on the first N "
+               "test images every one of these networks classifies correctly; untargeted.")
+    _publish(write_table(robustness_tables.matrix_rows(reports), robustness_tables.MATRIX_COLUMNS, args.out_base,
+                         caption=caption), step)
+    caption = ("Masking flags per network, on the matrix's images: the fraction whose gradient of the cross-entropy "
+               "of F (true label) is exactly 0 in float32, whose float32 softmax is exactly one-hot (and whose "
+               "largest probability is exactly 1.0); per pair 'stronger > weaker (norm)', the images the stronger "
+               "attack broke and the weaker left standing at the matrix's eps.")
+    _publish(write_table(robustness_tables.flag_rows(reports, pairs), robustness_tables.flag_columns(pairs),
+                         args.flags_base, caption=caption), step)
+    return 0
+
+
 def _read_csv(path: Path) -> list[dict]:
     from cw_distillation.outputs.report import read_table
 
@@ -283,6 +322,11 @@ def figure(args: argparse.Namespace) -> int:
         inputs = [args.table]
     elif args.figure == "security":
         paths = plots.security_curves(rows, base)
+        inputs = [args.table]
+    elif args.figure == "robustness":
+        from cw_distillation.outputs.robustness_plots import robustness_curves
+
+        paths = robustness_curves(rows, base)
         inputs = [args.table]
     else:
         wanted = {"fig9": "standard", "fig10": "distilled"}[args.figure]
@@ -450,6 +494,20 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_step_options(p)
     p.set_defaults(handler=table_security)
 
+    p = sub.add_parser("table-robustness-curves", help="robust accuracy against epsilon, per network and method")
+    p.add_argument("--results", nargs="+", required=True, type=Path, help="robustness/<dataset>/<network>/curves.json")
+    p.add_argument("--out-base", required=True, type=Path)
+    add_step_options(p)
+    p.set_defaults(handler=table_robustness_curves)
+
+    p = sub.add_parser("table-robustness-matrix", help="the loss x attack x temperature matrix and the masking flags")
+    p.add_argument("--results", nargs="+", required=True, type=Path, help="robustness/<dataset>/<network>/matrix.json")
+    p.add_argument("--stronger-than", default="[]", help="JSON list of [weaker, stronger] method pairs")
+    p.add_argument("--out-base", required=True, type=Path, help="the matrix (.csv/.md/.tex)")
+    p.add_argument("--flags-base", required=True, type=Path, help="the masking flags (.csv/.md/.tex)")
+    add_step_options(p)
+    p.set_defaults(handler=table_robustness_matrix)
+
     p = sub.add_parser("table-fragility", help="Section VIII.A table: earlier attacks and the diagnosis")
     p.add_argument("--reports", nargs="+", required=True, type=Path, help="fragility .json per dataset")
     p.add_argument("--results", nargs="+", required=True, type=Path, help="attack .npz files on the distilled nets")
@@ -481,8 +539,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=readme_results)
 
     p = sub.add_parser("figure", help="one figure from its table")
-    p.add_argument("--figure", required=True, choices=["fig8", "jsma_temperature", "fig9", "fig10", "security"],
-                   help="which figure")
+    p.add_argument("--figure", required=True, choices=["fig8", "jsma_temperature", "fig9", "fig10", "security",
+                                                            "robustness"], help="which figure")
     p.add_argument("--table", required=True, type=Path, help="the .csv it plots")
     p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
     p.add_argument("--out-base", required=True, type=Path, help="the output path without its extensions")
