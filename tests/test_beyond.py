@@ -34,3 +34,18 @@ def test_each_table_gives_its_part_with_its_numbers(tmp_path: Path):
     assert "| mnist | fgs (linf) | — | 0% broken |" in text
     assert "| mnist | standard | l2 | 441 of 450 | 0.999 (0.980-1.010) | 97% | 58% | 33,649 vs 100 |" in text
     assert "verdict" not in text.split("\n", 3)[2].replace("no verdict", "")
+
+
+MATRIX = """dataset,network,temperature,norm,eps,attack,ce,ce_divT,margin,dlr,images
+mnist,standard,1,linf,0.1,apgd,0.82,0.82,0.83,0.83,100
+mnist,distilled_T10,10,linf,0.1,apgd,0.95,0.8,0.8,0.81,100
+mnist,distilled_T100,100,linf,0.1,apgd,0.99,0.81,0.81,0.83,100
+"""
+
+
+def test_the_robustness_part_sets_the_standard_network_beside_the_most_distilled_one(tmp_path: Path):
+    (tmp_path / "robustness_matrix.csv").write_text(MATRIX)
+    text = "\n".join(beyond.section(tmp_path))
+    assert "| mnist | L∞ 0.1 | apgd | standard | 0.82 | 0.82 | 0.83 | 0.83 |" in text
+    assert "| mnist | L∞ 0.1 | apgd | distilled_T100 | 0.99 | 0.81 | 0.81 | 0.83 |" in text
+    assert "distilled_T10 |" not in text
