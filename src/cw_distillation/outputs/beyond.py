@@ -81,7 +81,7 @@ def robustness_lines(tables: Path) -> list[str]:
     if not path.is_file():
         return []
     rows = _rows(path)
-    distilled = {}
+    distilled: dict[str, tuple[str, str]] = {}
     for r in rows:
         if r["network"] != "standard" and float(r["temperature"]) >= float(distilled.get(r["dataset"], ("", -1))[1]):
             distilled[r["dataset"]] = (r["network"], r["temperature"])
