@@ -33,11 +33,19 @@ export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: lock replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
+.PHONY: install lock replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
+
+# Every workflow config make knows: quick (config.yaml) and config/<name>.yaml (config/README.md says what each is for).
+PROFILES := quick $(sort $(basename $(notdir $(wildcard config/*.yaml))))
+empty :=
+space := $(empty) $(empty)
 
 help:
-	@echo "make replicate [PROFILE=quick|mnist10|mnist50|cifar10|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
+	@echo "make install   create .venv, install requirements.lock into it, then the project (the targets below that"
+	@echo "               need .venv do this first; GPU=n also installs TensorFlow's CUDA wheels)"
+	@echo "make replicate [PROFILE=$(subst $(space),|,$(PROFILES))] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
 	@echo "               the workflow (default: everything of the profile); restores what the store holds"
+	@echo "               (PROFILE=<name> is config/<name>.yaml; quick, the default, is config.yaml; see config/README.md)"
 	@echo "make figures   every table, figure and REPORT.md of paper_outputs/PROFILE from the store alone"
 	@echo "               (no training, no attack; stops and says what is missing otherwise)"
 	@echo "make verify    rebuild paper_outputs/PROFILE from the store in a temporary worktree and compare it"
@@ -57,6 +65,7 @@ help:
 	@echo "               make replicate resumes them on another machine)"
 	@echo "make unlock    remove the lock a killed run left (only when no other run is going)"
 	@echo "make gpu-check-inputs  .gpu_check/ and .whl/ for benchmarks/gpu_check.sh on a JAX GPU machine"
+	@echo "make lock      rewrite requirements.lock from pyproject.toml (uv pip compile, every platform, hashes)"
 	@echo "make clean-venv   remove .venv"
 
 # Every package at the version and hashes of requirements.lock (make lock writes it), then the
@@ -83,6 +92,8 @@ define CHECK_LOCK
 		! (for p in $$(pgrep -f 'bin/[s]nakemake'); do [ "$$(readlink /proc/$$p/cwd)" = "$(CURDIR)" ] && exit 0; done; exit 1); then \
 		echo "A previous run was killed and left its lock in .snakemake/locks; no other run is going here, so: make unlock, then rerun (unfinished jobs rerun; attacks resume from their checkpoints)."; exit 2; fi
 endef
+
+install: $(STAMP) $(GPU_STAMP)
 
 $(VENV)/.installed-gpu: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[gpu,dev]'
