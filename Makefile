@@ -59,7 +59,8 @@ help:
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
 	@echo "make job-times paper_outputs/PROFILE/tables/job_times from the run's benchmark files"
-	@echo "make readme    the README's results block from paper_outputs/*/verdicts.json (and job_times)"
+	@echo "make readme    the README's results block from paper_outputs/*/verdicts.json (and job_times), and"
+	@echo "               config/README.md's table of every config key from workflow/schemas/config.schema.yaml"
 	@echo "make store-check  verify every entry of store/PROFILE"
 	@echo "make save-inflight  copy the running attack jobs' checkpoints into store/PROFILE/inflight (commit it:"
 	@echo "               make replicate resumes them on another machine)"
@@ -183,9 +184,11 @@ audit: $(STAMP)
 job-times: $(STAMP)
 	$(BIN)/cw-distillation table-job-times --benchmarks results/$(PROFILE)/benchmarks --out-base paper_outputs/$(PROFILE)/tables/job_times
 
-# The README's results block, from the committed reports of outputs/readme.PROFILES (the test suite checks that they agree).
+# The README's results block, from the committed reports of outputs/readme.PROFILES, and config/README.md's
+# key table, from the schema (the test suite checks that both agree with their sources).
 readme: $(STAMP)
 	$(BIN)/cw-distillation readme-results
+	$(BIN)/python scripts/config_readme.py
 
 clean-venv:
 	rm -rf $(VENV)
