@@ -15,7 +15,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 # A profile is config/<name>.yaml; the default one, quick, is the top-level config.yaml (Snakemake's default config).
 CONFIGFILE := $(if $(filter quick,$(PROFILE)),config.yaml,config/$(PROFILE).yaml)
-NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(basename $(notdir $(wildcard config/*.yaml)))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (README: Running on a cluster)))"; exit 2
+NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(basename $(notdir $(wildcard config/*.yaml)))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (docs/cluster.md)))"; exit 2
 # KERAS_BACKEND=jax make replicate ... is the config key backend (one --config: a second would replace the first).
 # The mirror reaches the shell through the environment, never pasted into a line, so that a folder
 # with a space or an apostrophe works (and no DATA_MIRROR value runs as a command).
@@ -27,7 +27,7 @@ CONFIG_FLAG := $(if $(CONFIG_VALUES),--config $(CONFIG_VALUES),)
 GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
 SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(CONFIG_FLAG) $(GPU_FLAG)
 # GPU=<n>: install TensorFlow's CUDA wheels, give Snakemake n GPUs, and have every network step
-# warn loudly when it finds none (README: Running on a GPU).
+# warn loudly when it finds none (docs/backends.md).
 ifneq ($(GPU),0)
 export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
@@ -149,7 +149,7 @@ unlock: $(STAMP)
 
 # What benchmarks/gpu_check.sh needs on a GPU machine with JAX and no network: the mnist10
 # distilled network with 1,000 test images it classifies correctly, and wheels of Keras and of
-# the two packages it needs that such a machine lacks (README: Backends).
+# the two packages it needs that such a machine lacks (docs/backends.md).
 GPU_CHECK_NETWORK ?= store/mnist10/models/mnist/distilled_T100.keras
 GPU_CHECK_WHEELS := keras==3.15.1 namex==0.1.0 optree==0.20.0
 gpu-check-inputs: $(STAMP)
