@@ -32,7 +32,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 STAMP := $(VENV)/.installed
 # A profile is config/<name>.yaml; the default one, quick, is the top-level config.yaml (Snakemake's default config).
 CONFIGFILE := $(if $(filter quick,$(PROFILE)),config.yaml,config/$(PROFILE).yaml)
-NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(basename $(notdir $(wildcard config/*.yaml)))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (README: Running on a cluster)))"; exit 2
+NO_PROFILE := echo "no profile '$(PROFILE)': $(CONFIGFILE) does not exist (profiles: quick $(basename $(notdir $(wildcard config/*.yaml)))$(if $(filter slurm,$(PROFILE)),; workflow/profiles/slurm is a Snakemake command-line profile: --profile workflow/profiles/slurm --configfile config/paper.yaml (docs/cluster.md)))"; exit 2
 # KERAS_BACKEND=jax make replicate ... is the config key backend (one --config: a second would replace the first).
 # The mirror reaches the shell through the environment, never pasted into a line, so that a folder
 # with a space or an apostrophe works (and no DATA_MIRROR value runs as a command).
@@ -52,17 +52,25 @@ GPU_FLAG := $(if $(filter-out 0,$(GPU)),--resources gpu=$(GPU),)
 RERUN_TRIGGERS := --rerun-triggers mtime params input software-env
 SNAKEMAKE_OPTS := --cores $(CORES) --configfile $(CONFIGFILE) --show-failed-logs --rerun-incomplete $(RERUN_TRIGGERS) $(CONFIG_FLAG) $(GPU_FLAG)
 # GPU=<n>: install TensorFlow's CUDA wheels, give Snakemake n GPUs, and have every network step
-# warn loudly when it finds none (README: Running on a GPU).
+# warn loudly when it finds none (docs/backends.md).
 ifneq ($(GPU),0)
 export CW_WANT_GPU := 1
 GPU_STAMP := $(VENV)/.installed-gpu
 endif
 
-.PHONY: lock replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
+.PHONY: install lock replicate figures verify rerun test test-slurm lint report readme job-times dry-run audit store-check save-inflight unlock clean-venv help gpu-check-inputs
+
+# Every workflow config make knows: quick (config.yaml) and config/<name>.yaml (config/README.md says what each is for).
+PROFILES := quick $(sort $(basename $(notdir $(wildcard config/*.yaml))))
+empty :=
+space := $(empty) $(empty)
 
 help:
-	@echo "make replicate [PROFILE=quick|mnist10|mnist50|cifar10|cifar50|paper|tiny] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
+	@echo "make install   create .venv, install requirements.lock into it, then the project (the targets below that"
+	@echo "               need .venv do this first; GPU=n also installs TensorFlow's CUDA wheels)"
+	@echo "make replicate [PROFILE=$(subst $(space),|,$(PROFILES))] [DATA_MIRROR=dir] [TARGET=file] [CORES=n] [GPU=n]"
 	@echo "               the workflow (default: everything of the profile); restores what the store holds"
+	@echo "               (PROFILE=<name> is config/<name>.yaml; quick, the default, is config.yaml; see config/README.md)"
 	@echo "make figures   every table, figure and REPORT.md of paper_outputs/PROFILE from the store alone"
 	@echo "               (no training, no attack; stops and says what is missing otherwise)"
 	@echo "make verify    rebuild paper_outputs/PROFILE from the store in a temporary worktree and compare it"
@@ -76,12 +84,14 @@ help:
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
 	@echo "make job-times paper_outputs/PROFILE/tables/job_times from the run's benchmark files"
-	@echo "make readme    the README's results block from paper_outputs/*/verdicts.json (and job_times)"
+	@echo "make readme    the README's results block from paper_outputs/*/verdicts.json (and job_times), and"
+	@echo "               config/README.md's table of every config key from workflow/schemas/config.schema.yaml"
 	@echo "make store-check  verify every entry of store/PROFILE"
 	@echo "make save-inflight  copy the running attack jobs' checkpoints into store/PROFILE/inflight (commit it:"
 	@echo "               make replicate resumes them on another machine)"
 	@echo "make unlock    remove the lock a killed run left (only when no other run is going)"
 	@echo "make gpu-check-inputs  .gpu_check/ and .whl/ for benchmarks/gpu_check.sh on a JAX GPU machine"
+	@echo "make lock      rewrite requirements.lock from pyproject.toml (uv pip compile, every platform, hashes)"
 	@echo "make clean-venv   remove .venv"
 
 # Every package at the version and hashes of requirements.lock (make lock writes it), then the
@@ -108,6 +118,8 @@ define CHECK_LOCK
 		! (for p in $$(pgrep -f 'bin/[s]nakemake'); do [ "$$(readlink /proc/$$p/cwd)" = "$(CURDIR)" ] && exit 0; done; exit 1); then \
 		echo "A previous run was killed and left its lock in .snakemake/locks; no other run is going here, so: make unlock, then rerun (unfinished jobs rerun; attacks resume from their checkpoints)."; exit 2; fi
 endef
+
+install: $(STAMP) $(GPU_STAMP)
 
 $(VENV)/.installed-gpu: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[gpu,dev]'
@@ -163,7 +175,7 @@ unlock: $(STAMP)
 
 # What benchmarks/gpu_check.sh needs on a GPU machine with JAX and no network: the mnist10
 # distilled network with 1,000 test images it classifies correctly, and wheels of Keras and of
-# the two packages it needs that such a machine lacks (README: Backends).
+# the two packages it needs that such a machine lacks (docs/backends.md).
 GPU_CHECK_NETWORK ?= store/mnist10/models/mnist/distilled_T100.keras
 GPU_CHECK_WHEELS := keras==3.15.1 namex==0.1.0 optree==0.20.0
 gpu-check-inputs: $(STAMP)
@@ -199,9 +211,11 @@ audit: $(STAMP)
 job-times: $(STAMP)
 	$(BIN)/cw-distillation table-job-times --benchmarks results/$(PROFILE)/benchmarks --out-base paper_outputs/$(PROFILE)/tables/job_times
 
-# The README's results block, from the committed reports of outputs/readme.PROFILES (the test suite checks that they agree).
+# The README's results block, from the committed reports of outputs/readme.PROFILES, and config/README.md's
+# key table, from the schema (the test suite checks that both agree with their sources).
 readme: $(STAMP)
 	$(BIN)/cw-distillation readme-results
+	$(BIN)/python scripts/config_readme.py
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The prepared GPU check (README: Backends). On a machine with JAX and a GPU, no TensorFlow and
+# The prepared GPU check (docs/backends.md). On a machine with JAX and a GPU, no TensorFlow and
 # no network, from the repository root, with .gpu_check/ (the network and images) and .whl/
 # (Keras and what it needs that such a machine lacks) carried beside the working tree:
 #

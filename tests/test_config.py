@@ -28,7 +28,7 @@ def load(path: Path) -> dict:
 
 def test_every_profile_file_is_in_the_table_and_every_command_line_profile_elsewhere():
     assert sorted(PROFILES.values()) == sorted([REPO / "config.yaml", *(REPO / "config").glob("*.yaml")])
-    assert [p.name for p in (REPO / "workflow/profiles").iterdir()] == ["slurm"]
+    assert sorted(p.name for p in (REPO / "workflow/profiles").iterdir()) == ["default", "slurm"]
 
 
 @pytest.mark.parametrize("name", PROFILES)

@@ -455,7 +455,7 @@ def publish(wildcards, output):
 
 def resume(wildcards, output):
     """The shell head that copies the attack or training job's checkpoint saved in the store's
-    inflight/ (a run cut off on another machine: README, When a run is killed) where its job
+    inflight/ (a run cut off on another machine: docs/store.md, When a run is killed) where its job
     looks for it, where results/ has none; empty when there is nothing to copy. The job's
     first output names it (an attack's result, a training's network)."""
     if inflight.saved_for(Path(STORE), Path(RESULTS), Path(output[0])) is None:

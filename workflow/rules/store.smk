@@ -1,4 +1,4 @@
-# The verified store of expensive results (src/cw_distillation/store.py; README: The store of results).
+# The verified store of expensive results (src/cw_distillation/store.py; docs/store.md).
 # A storable file whose entry verifies is restored instead of computed; every storable job
 # publishes its results there when `store.publish` is on.
 
