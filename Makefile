@@ -84,7 +84,7 @@ help:
 	@echo "make report    Snakemake's HTML report of the profile's outputs (report.html)"
 	@echo "make audit     check paper_outputs/PROFILE against its provenance"
 	@echo "make job-times paper_outputs/PROFILE/tables/job_times from the run's benchmark files"
-	@echo "make readme    the README's results block from paper_outputs/*/verdicts.json (and job_times), and"
+	@echo "make readme    the results blocks of README.md and docs/results.md from paper_outputs/*/verdicts.json, and"
 	@echo "               config/README.md's table of every config key from workflow/schemas/config.schema.yaml"
 	@echo "make store-check  verify every entry of store/PROFILE"
 	@echo "make save-inflight  copy the running attack jobs' checkpoints into store/PROFILE/inflight (commit it:"

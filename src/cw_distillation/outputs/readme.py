@@ -1,8 +1,9 @@
 """The README's results section, generated from the verdicts.json files the workflow writes.
 
 The README carries no hand-typed result: between RESULTS_START and RESULTS_END it holds, per
-profile, the report's opening lines (headline, counts) and its judged rows (claim, paper, ours,
-verdict) and, where the profile has one, its job-time table (``table-job-times``), written by
+profile, the report's opening lines (headline, counts) and a link; docs/results.md holds the
+same and every judged row (claim, paper, ours, verdict) and, where the profile has one, its
+job-time table (``table-job-times``). Both are written by
 ``cw-distillation readme-results`` (make readme) from paper_outputs/<profile>/verdicts.json --
 data, never the Markdown of REPORT.md, so a cell holding "|" cannot break it -- and checked by
 the test suite against the committed files, so the README cannot drift from them.
@@ -33,14 +34,17 @@ def cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
-def report_summary(verdicts: Path, root: Path) -> list[str]:
-    """Markdown lines for one verdicts.json: a heading with its REPORT.md, its opening lines, its judged rows."""
+def report_summary(verdicts: Path, root: Path, full: bool = True, prefix: str = "") -> list[str]:
+    """Markdown lines for one verdicts.json: a heading with its REPORT.md and its opening lines, and
+    (``full``) its judged rows and job times; links relative to ``root``, behind ``prefix``."""
     from cw_distillation.outputs.report import count_line
 
     v = json.loads(verdicts.read_text())
     report = verdicts.with_name("REPORT.md")
     rel = report.resolve().relative_to(root.resolve()).as_posix()
-    out = [f"**Profile `{v['profile']}`** ([{rel}]({rel})). {v['headline']} {count_line(v)}", ""]
+    out = [f"**Profile `{v['profile']}`** ([{rel}]({prefix}{rel})). {v['headline']} {count_line(v)}", ""]
+    if not full:
+        return out
     rows = [r for r in v["rows"] if r["counted"] and r["verdict"] in JUDGED]
     if rows:
         out += ["| claim | paper | ours | 95% interval | verdict |", "|---|---|---|---|---|"]
@@ -55,15 +59,18 @@ def report_summary(verdicts: Path, root: Path) -> list[str]:
     times = verdicts.parent / "tables" / "job_times.md"
     if times.is_file():
         trel = times.resolve().relative_to(root.resolve()).as_posix()
-        out += [f"Job times of that profile's run, from its jobs' benchmark files ([{trel}]({trel})):", ""]
+        out += [f"Job times of that profile's run, from its jobs' benchmark files ([{trel}]({prefix}{trel})):", ""]
         out += [x for x in times.read_text().splitlines() if x.startswith("|")]
         out.append("")
     return out
 
 
-def results_block(reports: Sequence[Path], root: Path) -> str:
+RESULTS_PAGE = "docs/results.md"  # every judged row; the README links to it
+
+
+def results_block(reports: Sequence[Path], root: Path, full: bool = True, prefix: str = "") -> str:
     """The text between the markers (markers included) for these verdict files (missing ones are skipped)."""
-    body = [line for report in reports if report.is_file() for line in report_summary(report, root)]
+    body = [line for report in reports if report.is_file() for line in report_summary(report, root, full, prefix)]
     return "\n".join([RESULTS_START, "", *body, RESULTS_END])
 
 

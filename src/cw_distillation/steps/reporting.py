@@ -443,22 +443,40 @@ def table_job_times(args: argparse.Namespace) -> int:
 
 
 def readme_results(args: argparse.Namespace) -> int:
-    """Rewrite (or, with --check, compare) the README's results block from the verdicts.json files."""
-    from cw_distillation.outputs.readme import committed_reports, results_block, splice
+    """Rewrite (or, with --check, compare) the results blocks of the README (the counts) and of
+    docs/results.md (every judged row) from the verdicts.json files."""
+    from cw_distillation.outputs.readme import (
+        RESULTS_END,
+        RESULTS_PAGE,
+        RESULTS_START,
+        committed_reports,
+        results_block,
+        splice,
+    )
 
     readme = Path(args.readme)
-    text = readme.read_text()
-    args.reports = args.reports or committed_reports(readme.resolve().parent)
-    updated = splice(text, results_block(args.reports, readme.resolve().parent))
+    root = readme.resolve().parent
+    page = root / RESULTS_PAGE
+    args.reports = args.reports or committed_reports(root)
+    link = f"Every judged row, per profile: [{RESULTS_PAGE}]({RESULTS_PAGE})."
+    wanted = {
+        readme: splice(readme.read_text(), results_block(args.reports, root, full=False).replace(
+            RESULTS_END, f"{link}\n\n{RESULTS_END}")),
+        page: splice(page.read_text() if page.is_file() else
+                     f"# Results\n\nEvery judged row of each profile's REPORT.md.\n\n{RESULTS_START}\n{RESULTS_END}\n",
+                     results_block(args.reports, root, full=True, prefix="../")),
+    }
+    stale = [path for path, text in wanted.items() if not path.is_file() or path.read_text() != text]
     if args.check:
-        if updated != text:
-            print(f"{readme}: its results block differs from {', '.join(map(str, args.reports))}; run: make readme")
-            return 1
-        print(f"{readme}: results block matches the reports")
-        return 0
-    if updated != text:
-        readme.write_text(updated)
-    print(f"{readme}: results block written from {len(args.reports)} report(s)")
+        for path in stale:
+            print(f"{path}: its results block differs from {', '.join(map(str, args.reports))}; run: make readme")
+        if not stale:
+            print(f"{readme} and {page}: results blocks match the reports")
+        return 1 if stale else 0
+    for path in stale:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(wanted[path])
+    print(f"{readme} and {page}: results blocks written from {len(args.reports)} report(s)")
     return 0
 
 
