@@ -18,6 +18,7 @@ mnist,distilled,fgs,linf,0.5,0,4
 FMN = """dataset,network,norm,pairs,cw_success,fmn_success,both,ratio_median,ratio_q25,ratio_q75,fmn_within_5pct,\
 fmn_below,cw_steps,fmn_steps,cw_seconds,fmn_seconds
 mnist,standard,l2,450,1,0.98,441,0.999,0.98,1.01,0.97,0.58,33649,100,55.1,0.04
+mnist,distilled_T100,l2,18,0,1,0,,,,,,6,100,0.4,0.1
 """
 
 
@@ -33,6 +34,7 @@ def test_each_table_gives_its_part_with_its_numbers(tmp_path: Path):
     assert "| mnist | l2 (l2) | 100% broken, half within 1.50 | 75% broken, half within 3.00 |" in text
     assert "| mnist | fgs (linf) | — | 0% broken |" in text
     assert "| mnist | standard | l2 | 441 of 450 | 0.999 (0.980-1.010) | 97% | 58% | 33,649 vs 100 |" in text
+    assert "| mnist | distilled_T100 | l2 | 0 of 18 | — (—-—) | — | — | 6 vs 100 |" in text  # nothing both broke
     assert "verdict" not in text.split("\n", 3)[2].replace("no verdict", "")
 
 

@@ -17,6 +17,15 @@ from cw_distillation.outputs.tables import fmt
 BROKEN_HALF = 0.5  # a curve's summary: the smallest distance that breaks half of the pairs
 
 
+def _num(text: str, spec: str) -> str:
+    """A table cell as a number in ``spec``; "—" for an empty or NaN one (nothing to measure)."""
+    try:
+        value = float(text)
+    except ValueError:
+        return "—"
+    return "—" if value != value else format(value, spec)
+
+
 def _rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as f:
         return list(csv.DictReader(f))
@@ -69,9 +78,9 @@ def fmn_lines(tables: Path) -> list[str]:
     for r in _rows(path):
         lines.append(
             f"| {r['dataset']} | {r['network']} | {r['norm']} | {r['both']} of {r['pairs']} | "
-            f"{float(r['ratio_median']):.3f} ({float(r['ratio_q25']):.3f}-{float(r['ratio_q75']):.3f}) | "
-            f"{float(r['fmn_within_5pct']):.0%} | {float(r['fmn_below']):.0%} | "
-            f"{float(r['cw_steps']):,.0f} vs {float(r['fmn_steps']):,.0f} |")
+            f"{_num(r['ratio_median'], '.3f')} ({_num(r['ratio_q25'], '.3f')}-{_num(r['ratio_q75'], '.3f')}) | "
+            f"{_num(r['fmn_within_5pct'], '.0%')} | {_num(r['fmn_below'], '.0%')} | "
+            f"{_num(r['cw_steps'], ',.0f')} vs {_num(r['fmn_steps'], ',.0f')} |")
     return [*lines, ""]
 
 
@@ -95,7 +104,7 @@ def robustness_lines(tables: Path) -> list[str]:
              f"| dataset | budget | attack | network | {' | '.join(losses)} |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r["network"] == "standard" or r["network"] == distilled.get(r["dataset"], ("",))[0]:
-            cells = " | ".join(f"{float(r[k]):.2f}" for k in losses)
+            cells = " | ".join(_num(r[k], ".2f") for k in losses)
             name = "L∞" if r["norm"] == "linf" else "L2"
             lines.append(f"| {r['dataset']} | {name} {r['eps']} | {r['attack']} | {r['network']} | {cells} |")
     return [*lines, ""]
