@@ -152,7 +152,8 @@ def kind_of(rel: str) -> str | None:
         return f"attack:{runner}" if runner in RUNNERS else None
     if parts[0] == "transfer":
         return "transfer" if parts[-1].startswith("half_a_examples") else None
-    return {"models": "model", "logits": "logits", "fragility": "fragility", "data": "data"}.get(parts[0])
+    return {"models": "model", "logits": "logits", "fragility": "fragility", "data": "data",
+            "robustness": "robustness"}.get(parts[0])
 
 
 def record(old: dict[str, str], new: dict[str, str], old_ref: str, new_ref: str, evidence: dict[str, str],
