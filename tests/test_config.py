@@ -1,6 +1,8 @@
 """The schema stops a bad config before any job starts, naming the key; its defaults are the paper's
 settings, and each profile sets only what it changes from them."""
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,16 @@ def test_a_keras_backend_in_the_environment_that_the_config_does_not_name_is_a_w
     message = backend_warning(config, {"KERAS_BACKEND": "jax"})
     assert "KERAS_BACKEND=jax" in message and "--config backend=jax" in message
     assert backend_warning({"backend": "jax"}, {"KERAS_BACKEND": "jax"}) is None
+
+
+def test_a_yte_template_config_is_refused_by_check_config_and_by_the_workflow(tmp_path):
+    # Snakemake renders a config with __use_yte__ as a template whose `?` values are Python: the workflow
+    # cannot stop it from running them, but it stops there, naming the file (and check-config refuses it first).
+    template = tmp_path / "template.yaml"
+    template.write_text(f"__use_yte__: true\nprofile: ?open({str(tmp_path / 'ran')!r}, 'w').name\n")
+    code, out = check_config(str(template))
+    assert code == 1 and f"{template}: __use_yte__ makes Snakemake evaluate this file as a YTE template" in out
+    snakemake = Path(sys.executable).parent / "snakemake"
+    run = subprocess.run([str(snakemake), "-n", "--configfile", str(template)], cwd=REPO, capture_output=True,
+                         text=True, timeout=300)
+    assert run.returncode != 0 and "this workflow refuses templated configs" in run.stdout + run.stderr

@@ -84,10 +84,6 @@ def validate_config(config: dict, schema: dict) -> dict:
     return config
 
 
-def load_config(path: str | Path, schema_path: str | Path) -> dict:
-    return validate_config(yaml.safe_load(Path(path).read_text()) or {}, load_schema(schema_path))
-
-
 # The default profile (quick): what the Snakefile reads when the command line names no --configfile.
 DEFAULT_CONFIG = "config.yaml"
 
@@ -101,6 +97,10 @@ def merge(base: dict, override: dict) -> dict:
     return out
 
 
+# The key that turns a config file into a YTE template for Snakemake (its expressions are Python).
+YTE_KEY = "__use_yte__"
+
+
 def read_yaml(path: str | Path) -> dict:
     """A YAML mapping; ConfigError naming the file (and line) for a syntax error."""
     try:
@@ -111,6 +111,10 @@ def read_yaml(path: str | Path) -> dict:
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(err, 'problem', err)})") from None
     if data is not None and not isinstance(data, dict):
         raise ConfigError(f"{path}: a config must be a mapping of keys, not {type(data).__name__}")
+    if data and YTE_KEY in data:
+        raise ConfigError(
+            f"{path}: {YTE_KEY} makes Snakemake evaluate this file as a YTE template, which runs the Python it "
+            f"holds; this workflow refuses templated configs (write plain values; docs/design.md, Security)")
     return data or {}
 
 

@@ -10,10 +10,16 @@ from cw_distillation.config import (
     backend_warning,
     check_cross_keys,
     load_schema,
+    read_yaml,
     validate_config,
 )
 from cw_distillation.plan import model_temperature, t_name
 from cw_distillation.provenance import config_digest
+
+# A config file with __use_yte__ is a template whose Python Snakemake ran while loading it: refuse it,
+# so that the run stops (check-config refuses it before it runs). read_yaml names the file.
+for _configfile in workflow.configfiles:
+    read_yaml(_configfile)
 
 # Validate before any job starts: a wrong key, type or value stops here, naming the key
 # (the same checks as `cw-distillation check-config`).
