@@ -23,14 +23,15 @@ def test_a_pair_counts_as_broken_from_its_distance_on_and_a_failed_pair_never():
                                [0, 0.25, 0.5, 0.75, 0.75])
 
 
-def test_curves_of_a_panel_share_their_distances_up_to_its_largest_success():
+def test_curves_of_a_panel_share_log_spaced_distances_over_its_successes():
     results = {("mnist", "standard", "l2"): result([1.0, 2.0], [True, True]),
-               ("mnist", "distilled", "l2"): result([4.0, 0.0], [True, False]),
+               ("mnist", "distilled", "l2"): result([8.0, 0.0], [True, False]),
                ("mnist", "distilled", "fgs"): result([0.5, 0.5], [False, False])}
     rows = curve_rows(results, {"l2": "l2", "fgs": "linf"}, points=5)
     by = {(r["network"], r["attack"]): r for r in rows}
     l2 = [r["distance"] for r in rows if r["attack"] == "l2" and r["network"] == "standard"]
-    assert l2 == [0.0, 1.0, 2.0, 3.0, 4.0]
+    np.testing.assert_allclose(l2, [0.0, 1.0, 2.0, 4.0, 8.0])  # 0, then 1 to 8 evenly on a log scale
+    assert [r["broken"] for r in rows if r["attack"] == "l2" and r["network"] == "standard"] == [0, 0.5, 1, 1, 1]
     assert [r["broken"] for r in rows if r["attack"] == "l2" and r["network"] == "distilled"] == [0, 0, 0, 0, 0.5]
     fgs = [r for r in rows if r["attack"] == "fgs"]
     assert len(fgs) == 1 and fgs[0]["broken"] == 0.0, "nothing succeeded: one point, at 0"

@@ -52,7 +52,7 @@ def security_lines(tables: Path) -> list[str]:
 
     lines = ["### Security curves (`tables/security_curves.csv`, figure `figures/security_curves.png`)", "",
              "Every stored attack result, no new compute: the share of (image, target) pairs broken within each "
-             "distance (half within: the first of the curve's 41 distances where half are broken). Bears on "
+             "distance (half within: the first of the curve's 41 log-spaced distances where half are broken). Bears on "
              "VIII.A-B: distillation leaves the C&W attacks' curves where they were and flattens the earlier "
              "attacks' to 0 (their failure, not a larger distance).", "",
              "| dataset | attack (metric) | standard network | distilled network |", "|---|---|---|---|"]

@@ -379,7 +379,7 @@ def _dataset_name(dataset: str) -> str:
 def security_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list[Path]:
     """The fraction of pairs broken within distance d against d: one row of panels per dataset,
     one panel per metric, each attack in its colour, the standard network solid and the
-    distilled one dashed (outputs/security_curves.py)."""
+    distilled one dashed (outputs/security_curves.py), on a log distance axis (the grid's)."""
     datasets = list(dict.fromkeys(r["dataset"] for r in rows))
     metrics = [m for m in ("l0", "l2", "linf") if any(r["metric"] == m for r in rows)]
     fig, axes = new_figure(len(datasets), len(metrics), squeeze=False,
@@ -393,11 +393,13 @@ def security_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list
                                                    if r["dataset"] == dataset and r["metric"] == metric):
                 curve = [r for r in rows if r["dataset"] == dataset and r["attack"] == attack
                          and r["network"] == network]
+                curve = [r for r in curve if r["distance"] > 0]  # the log axis starts at the smallest distance
                 ax.plot([r["distance"] for r in curve], [r["broken"] for r in curve],
                         color=colours[attack], linestyle="-" if network == "standard" else "--",
                         label=f"{attack} ({network})")
+            ax.set_xscale("log")
             ax.set_ylim(-0.02, 1.02)
-            ax.set_xlabel({"l0": "L0 (pixels)", "l2": "L2", "linf": "L∞"}[metric] + " distance d")
+            ax.set_xlabel({"l0": "L0 (pixels)", "l2": "L2", "linf": "L∞"}[metric] + " distance d (log scale)")
             ax.set_ylabel("pairs broken within d")
             ax.set_title(f"{_dataset_name(dataset)}, {metric}", fontsize="medium")
             ax.legend(fontsize="xx-small", loc="lower right")
