@@ -32,3 +32,9 @@ rule figures:
     input:
         paper_outputs(),
         f"{OUTPUTS}/REPORT.md",
+
+
+# A manifest rewritten by this run leaves the lineage nodes only its old version referenced:
+# remove them once every job has finished (while jobs run, one may be writing nodes).
+onsuccess:
+    print(f"{OUTPUTS}: {prune_lineage(OUTPUTS)} unreferenced lineage node(s) removed")

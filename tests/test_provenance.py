@@ -510,3 +510,14 @@ def test_relativize_removes_the_nodes_no_manifest_references(chain, capsys):
     stray.write_text("{}\n")
     assert main(["provenance", "relativize", "paper_outputs/t"]) == 0
     assert not stray.exists() and "1 unreferenced lineage node(s) removed" in capsys.readouterr().out
+
+
+def test_prune_removes_only_the_nodes_no_manifest_references_any_more(chain, capsys):
+    publish(chain, "figures/a.png", [chain / "results/t/data/mnist.npz"])
+    nodes = chain / "paper_outputs/t/provenance/lineage"
+    kept = {p.name for p in nodes.glob("*.json")}
+    stray = nodes / ("0" * 64 + ".json")  # what a manifest rewritten since referenced
+    stray.write_text("{}\n")
+    assert main(["provenance", "prune", "paper_outputs/t"]) == 0
+    assert "paper_outputs/t: 1 unreferenced lineage node(s) removed" in capsys.readouterr().out
+    assert {p.name for p in nodes.glob("*.json")} == kept and main(["audit", "paper_outputs/t"]) == 0

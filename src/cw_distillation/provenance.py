@@ -675,7 +675,15 @@ def relativize(folder: str | Path, repo: Path) -> tuple[int, int]:
         write(mpath, new)
         os.utime(mpath, ns=(stat.st_atime_ns, stat.st_mtime_ns))
         assert load(mpath)["artifact"]["sha256"] == data["artifact"]["sha256"]
-    return len(manifests), sum(_prune(nodes) for nodes in folder.rglob(LINEAGE_DIR) if nodes.parent.name == PROV_DIR)
+    return len(manifests), prune(folder)
+
+
+def prune(folder: str | Path) -> int:
+    """Remove, in every provenance folder under ``folder``, the lineage nodes no manifest references
+    any more: a rewritten manifest leaves behind the nodes only its old version named. Only safe
+    when no job is writing manifests there (the workflow calls it once a run has succeeded).
+    Returns the number removed."""
+    return sum(_prune(nodes) for nodes in Path(folder).rglob(LINEAGE_DIR) if nodes.parent.name == PROV_DIR)
 
 
 def _prune(nodes: Path) -> int:

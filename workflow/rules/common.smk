@@ -15,6 +15,7 @@ from cw_distillation.config import (
 )
 from cw_distillation.plan import model_temperature, t_name
 from cw_distillation.provenance import config_digest
+from cw_distillation.provenance import prune as prune_lineage
 
 # A config file with __use_yte__ is a template whose Python Snakemake ran while loading it: refuse it,
 # so that the run stops (check-config refuses it before it runs). read_yaml names the file.

@@ -48,6 +48,13 @@ def relativize(args: argparse.Namespace) -> int:
     return 0
 
 
+def prune(args: argparse.Namespace) -> int:
+    """Remove the lineage nodes no manifest references any more."""
+    for folder in args.folder:
+        print(f"{folder}: {provenance.prune(folder)} unreferenced lineage node(s) removed")
+    return 0
+
+
 def check_config(args: argparse.Namespace) -> int:
     """The config a run with these --configfile files would see: merged in order over the schema's
     defaults (the paper's settings) as the Snakefile does, with the cross-key checks; no file: the
@@ -71,13 +78,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--depth", type=int, default=None, help="steps back to show (default: all, to the downloads)")
     p.set_defaults(handler=explain)
 
-    p = sub.add_parser("provenance", help="maintain manifests: `provenance relativize FOLDER...`")
+    p = sub.add_parser("provenance", help="maintain manifests: `provenance relativize|prune FOLDER...`")
     tasks = p.add_subparsers(dest="task", required=True, metavar="TASK")
     t = tasks.add_parser("relativize", help="rewrite the manifests under folders with paths relative to the "
                          "repository and, under paper_outputs/, lineage nodes stored once (results untouched)")
     t.add_argument("folder", type=Path, nargs="+", help="folders whose manifests are rewritten")
     t.add_argument("--repo", type=Path, default=Path("."), help="the repository paths are made relative to")
     t.set_defaults(handler=relativize)
+    t = tasks.add_parser("prune", help="remove the lineage nodes no manifest under the folders references any more "
+                         "(the workflow does it after a successful run)")
+    t.add_argument("folder", type=Path, nargs="+", help="folders such as paper_outputs/<profile>")
+    t.set_defaults(handler=prune)
 
     p = sub.add_parser("check-config", help="the config a run with these --configfile files sees, checked")
     p.add_argument("config", type=Path, nargs="*",
