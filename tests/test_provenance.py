@@ -521,3 +521,15 @@ def test_prune_removes_only_the_nodes_no_manifest_references_any_more(chain, cap
     assert main(["provenance", "prune", "paper_outputs/t"]) == 0
     assert "paper_outputs/t: 1 unreferenced lineage node(s) removed" in capsys.readouterr().out
     assert {p.name for p in nodes.glob("*.json")} == kept and main(["audit", "paper_outputs/t"]) == 0
+
+
+def test_a_code_input_named_by_a_snapshot_elsewhere_is_recorded_as_the_code_that_ran(chain, tmp_path_factory):
+    # Snakemake names code inputs by copies in its source cache, made when the run started; a module
+    # edited during the run is imported in its new form, and that is what the manifest must hash.
+    cache = tmp_path_factory.mktemp("source-cache") / "workflow/rules/../../src/cw_distillation/outputs/report.py"
+    cache.parent.mkdir(parents=True)
+    cache.write_text("# the module as it was when the run started\n")
+    publish(chain, "REPORT.md", [chain / "results/t/data/mnist.npz", cache])
+    recorded = provenance.load(provenance.manifest_path("paper_outputs/t/REPORT.md"))["inputs"][1]
+    imported = Path(provenance.__file__).parent / "outputs/report.py"
+    assert recorded == {"path": "src/cw_distillation/outputs/report.py", "sha256": provenance.sha256_any(imported)}

@@ -164,7 +164,7 @@ def write_manifest(artifact: str | Path, step: Step) -> Path:
     normalize_archive(artifact)
     inputs, lineage = [], {}
     for path in step.inputs:
-        digest = sha256_any(path)
+        digest = sha256_any(code_that_ran(path))
         inputs.append({"path": portable(path), "sha256": digest})
         if manifest_path(path).is_file():
             upstream = relativized(load(manifest_path(path)), Path.cwd())
@@ -217,6 +217,18 @@ def code_path(path: str | Path) -> str | None:
         return norm
     i = norm.rfind("/" + CODE_MARKER)
     return norm[i + 1 :] if i >= 0 else None
+
+
+def code_that_ran(path: str | Path) -> Path:
+    """The file to hash for an input: itself, but for a code file that Snakemake names by the copy
+    in its source cache (made when the run started), the package's own file, which is what the step
+    imported: a module edited during a run runs in its new form, and its manifest must say so."""
+    path = Path(path)
+    code = code_path(path) if is_code(path.as_posix()) else None
+    if code is None or path.resolve().is_relative_to(Path.cwd().resolve()):
+        return path
+    imported = Path(__file__).parent / code.removeprefix(CODE_MARKER)
+    return imported if imported.is_file() else path
 
 
 def portable(path: str | Path, repo: Path | None = None) -> str:
