@@ -15,7 +15,7 @@ import re
 import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from cw_distillation import plan
@@ -215,13 +215,22 @@ def parse(rel: str, kinds: tuple[Kind, ...] = STORED) -> tuple[Kind, dict[str, s
     return None
 
 
-def identify(file: str | PurePosixPath, kind: str) -> dict[str, str]:
+def identify(file: str | Path, kind: str) -> dict[str, str]:
     """The wildcards of a result of ``kind`` anywhere (results/<profile>/..., a store, a copy): read
     from its last path components, as many as the kind's layout has. ValueError if it has not that
     layout."""
-    parts = PurePosixPath(file).parts
-    depth = KINDS[kind].path.count("/") + 1
+    parts, depth = Path(file).parts, _depth(kind)
     found = parse("/".join(parts[-depth:]), (KINDS[kind],)) if len(parts) >= depth else None
     if found is None:
         raise ValueError(f"{file}: not a {kind} result ({KINDS[kind].path}{'|'.join(KINDS[kind].suffixes)})")
     return found[1]
+
+
+def root_of(file: str | Path, kind: str) -> Path:
+    """The results folder a result of ``kind`` lies in (results/<profile>/ for the workflow's)."""
+    identify(file, kind)
+    return Path(*Path(file).parts[:-_depth(kind)])
+
+
+def _depth(kind: str) -> int:
+    return KINDS[kind].path.count("/") + 1
