@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cw_distillation import inflight, jobs, plan, store
 from cw_distillation.attacks.registry import OUR_ATTACKS
+from cw_distillation.checkpoint import checkpoint_of
 from cw_distillation.config import (
     backend_warning,
     check_cross_keys,
@@ -178,10 +179,19 @@ def split_flags(wildcards):
 
 def training(name):
     """The settings a training rule passes to `cw-distillation train` for network ``name`` (a
-    template of its wildcards), from the table of jobs; the seed is train_seed's."""
+    template of its wildcards), from the table of jobs (the seed is train_seed's), and the folder of
+    its per-epoch checkpoint (checkpoint.checkpoint_of, where inflight.py looks for it).
+    """
+
+    def checkpoints(wildcards):
+        w = dict(wildcards.items())
+        network = result("model", ".keras", dataset=w["dataset"], name=name.format(**w))
+        return str(checkpoint_of(network).parent)
+
     return dict(
         epochs=setting("model", "epochs", name=name),
         batch_size=setting("model", "batch_size", name=name),
+        checkpoints=checkpoints,
     )
 
 

@@ -23,7 +23,6 @@ rule train_standard:
         split=split_flags,
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/standard",
     shell:
         "{params.resume}"
         + step(
@@ -56,7 +55,6 @@ rule train_half:
         split=split_flags,
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/half_{{half}}",
     shell:
         "{params.resume}"
         + step(
@@ -122,7 +120,6 @@ rule train_teacher:
         split=split_flags,
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/teacher_T{{temperature}}",
     shell:
         "{params.resume}"
         + step(
@@ -184,7 +181,6 @@ rule train_distilled:
         split=split_flags,
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/distilled_T{{temperature}}",
     shell:
         "{params.resume}"
         + step(
