@@ -40,7 +40,10 @@ class Kind:
     values the job reads (what its rule passes to the step); upstream: the store key's field ->
     the job whose key it holds; images: the profile's networks and other profiles' .keras files
     that must also classify an image correctly for the job to take it (None: it takes its own),
-    images_always: whether its key holds "images" even where both lists are empty.
+    images_always: whether its key holds "images" even where both lists are empty; stored: whether
+    the store keeps its results (the prepared data are made again from the official files, but
+    their key enters every other); narrowed: a wildcard this kind matches more narrowly than
+    WILDCARDS (the transfer examples are made on half_a alone).
     """
 
     name: str
@@ -73,6 +76,7 @@ class Kind:
 
 
 def _on(w: Wildcards, **fields: str) -> dict[str, str]:
+    """The wildcards of a job on the same dataset."""
     return {"dataset": w["dataset"], **fields}
 
 
