@@ -23,12 +23,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from cw_distillation import compare
+from cw_distillation import compare, jobs
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-# The rules whose jobs compute rather than draw (the Makefile's EXPENSIVE_RULES).
-EXPENSIVE = re.compile(r"^(train_\w+|logits|attack|fragility|transfer_examples|robustness)$")
+# The rules whose jobs compute rather than draw: the table of jobs' storable rules (the Makefile's EXPENSIVE_RULES).
+EXPENSIVE = frozenset(jobs.STORABLE_RULES)
 
 
 def config_file(profile: str) -> str:
@@ -49,15 +49,15 @@ def snakemake(tree: Path, profile: str, mirror: str | None, cores: int, *extra: 
 
 def missing_jobs(plan: str) -> list[str]:
     """The expensive jobs a dry run of ``figures`` lists: what the store lacks."""
-    jobs, rule = [], None
+    found, rule = [], None
     for line in plan.splitlines():
         m = re.match(r"^(?:local)?rule (\w+):", line)
         if m:
             rule = m.group(1)
-        elif rule and EXPENSIVE.match(rule) and line.strip().startswith("output:"):
-            jobs.append(f"{rule}: {line.split(':', 1)[1].strip()}")
+        elif rule in EXPENSIVE and line.strip().startswith("output:"):
+            found.append(f"{rule}: {line.split(':', 1)[1].strip()}")
             rule = None
-    return jobs
+    return found
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from cw_distillation import jobs
 from cw_distillation.checkpoint import TRAINING_FILE, checkpoint_of
 from cw_distillation.files import atomic_path
 from cw_distillation.store import rel_path
@@ -29,8 +30,8 @@ TRAINING_PATTERN = f"checkpoints/*/*/{TRAINING_FILE}"
 def _output_of(checkpoint: Path) -> Path:
     """The output file of the job a checkpoint belongs to (checkpoint_of's inverse)."""
     if checkpoint.name == TRAINING_FILE:
-        network = checkpoint.parent
-        return network.parents[2] / "models" / network.parent.name / f"{network.name}.keras"
+        network = checkpoint.parent  # checkpoints/<dataset>/<name>/, as checkpoint_of names it
+        return network.parents[2] / jobs.path("model", ".keras", dataset=network.parent.name, name=network.name)
     return checkpoint.with_name(checkpoint.name.removeprefix(".").removesuffix(".checkpoint.npz") + ".npz")
 
 

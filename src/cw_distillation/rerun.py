@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from cw_distillation import jobs
 from cw_distillation.files import sha256_file
 from cw_distillation.provenance import manifest_path, read_manifest
 from cw_distillation.store import SUFFIX
@@ -112,11 +113,12 @@ def load_entry(path: Path) -> Entry:
     return Entry(path, parts, manifest)
 
 
-def store_root(path: Path, folder: str, depth: int) -> Path:
-    """The store folder of an entry at ``<root>/<folder>/<depth - 1 levels>/<file>``."""
-    if len(path.parents) <= depth or path.parents[depth - 1].name != folder:
-        raise EntryError(f"{path}: not under a store's {folder}/ folder")
-    return path.parents[depth]
+def store_root(path: Path, kind: str) -> Path:
+    """The store folder of an entry of ``kind``, laid out as the table of jobs says (jobs.KINDS)."""
+    try:
+        return jobs.root_of(path, kind)
+    except ValueError:
+        raise EntryError(f"{path}: not under a store's {jobs.KINDS[kind].path.split('/')[0]}/ folder") from None
 
 
 def network_digest(entry: Entry) -> str:
@@ -253,7 +255,7 @@ def check_attack(path: Path, data: dict[str, Path], k: int, seed: int,
     entry = load_entry(path)
     if entry.parts.get("kind") != "attack":
         raise EntryError(f"{path}: a stored {entry.parts.get('kind')!r} result; only attack results and networks rerun")
-    root = store_root(path, "attacks", 3)
+    root = store_root(path, "attack")
     network = find_network(root, network_digest(entry), path)
     stored = AttackResult.load(path)
     drawn = draw_pairs(len(stored.x_adv), k, seed) if images is None else pairs_of(stored, images, path)
@@ -280,7 +282,7 @@ def check_network(path: Path, data: dict[str, Path]) -> Report:
 
     entry = load_entry(path)
     metrics_entry = load_entry(path.with_suffix(".json"))
-    store_root(path, "models", 2)
+    store_root(path, "model")
     try:
         metrics = json.loads(metrics_entry.path.read_text())
         recorded, n_recorded = float(metrics["test_accuracy"]), int(metrics["test_images"])

@@ -28,14 +28,13 @@ import functools
 import hashlib
 import json
 import os
-import re
 import shutil
 from pathlib import Path
 
 import yaml
 
 import cw_distillation
-from cw_distillation import plan
+from cw_distillation import jobs
 from cw_distillation.files import atomic_path, sha256_file, write_text_atomic
 from cw_distillation.provenance import manifest_path, recorded_sha256
 
@@ -50,7 +49,7 @@ NOT_SHAPING = frozenset({
     "cw_distillation.provenance", "cw_distillation.files", "cw_distillation.cli",
     "cw_distillation.steps", "cw_distillation.store", "cw_distillation.plan",
     "cw_distillation.config", "cw_distillation.checkpoint", "cw_distillation.progress",
-    "cw_distillation.device", "cw_distillation.inputs",
+    "cw_distillation.device", "cw_distillation.inputs", "cw_distillation.jobs",
 })
 TRAINING_CODE = ("cw_distillation.steps.training",)
 DATA_CODE = ("cw_distillation.data.prepare", "cw_distillation.data.synthetic")
@@ -175,74 +174,34 @@ def _on_backend(config: dict, parts: dict) -> dict:
     return parts if backend == "tensorflow" else {**parts, "backend": backend}
 
 
-def data_parts(config: dict, dataset: str) -> dict:
-    from cw_distillation.data.sources import OFFICIAL
+def job_parts(config: dict, kind: str, w: jobs.Wildcards) -> dict:
+    """The parts of a job of ``kind`` (jobs.KINDS) with wildcards ``w``: what it is, the config
+    values it reads, the keys of the jobs upstream of it, the networks whose correct images it is
+    restricted to, the digest of the code that shapes it, and the backend it runs on."""
+    job = jobs.KINDS[kind]
+    parts = {"kind": kind, **{field: w[wildcard] for field, wildcard in job.identity.items()},
+             **job.settings(config, w)}
+    parts.update({field: key_of(job_parts(config, *up)) for field, up in job.upstream(config, w).items()})
+    if job.images is not None:
+        parts.update(_image_parts(config, w["dataset"], *job.images(config, w), always=job.images_always))
+    code_kind = f"attack:{parts['attack']}" if kind == "attack" else kind
+    parts["code"] = code_key(code_roots()[code_kind], code_kind)
+    return parts if kind == "data" else _on_backend(config, parts)
 
-    synthetic = config["data"]["synthetic"]
-    source = (
-        {"synthetic": {k: synthetic[k] for k in sorted(synthetic) if k != "enabled"}, "seed": config["seed"]}
-        if synthetic["enabled"]
-        else {"payloads": [p.sha256 for p in OFFICIAL[dataset].payloads]}
-    )
-    return {"kind": "data", "dataset": dataset, **source,
-            "code": code_key(DATA_CODE, "data")}
+
+def data_parts(config: dict, dataset: str) -> dict:
+    return job_parts(config, "data", {"dataset": dataset})
 
 
 def model_parts(config: dict, dataset: str, name: str) -> dict:
-    training = config["training"]
-    role = plan.model_role(name)
-    parts = {
-        "kind": "model", "dataset": dataset, "name": name,
-        "epochs": 1 if role == "init" else training["epochs"][dataset],
-        "batch_size": training["batch_size"], "validation_size": training["validation_size"],
-        "train_subset": training["train_subset"][dataset],
-        "seed": plan.train_seed(config["seed"], name),
-        "data": key_of(data_parts(config, dataset)), "code": code_key(TRAINING_CODE, "model"),
-    }
-    if role in ("teacher", "distilled"):
-        parts["init"] = key_of(model_parts(config, dataset, "init"))
-    if role == "distilled":
-        t = name.rsplit("_T", 1)[1]
-        parts["teacher"] = key_of(model_parts(config, dataset, f"teacher_T{t}"))
-    return _on_backend(config, parts)
+    return job_parts(config, "model", {"dataset": dataset, "name": name})
 
 
-def attack_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
-    attack, options, targets = plan.attack_spec(config, model, variant)
-    return _on_backend(config, {
-        **_image_parts(config, dataset, model, variant),
-        "kind": "attack", "dataset": dataset, "model_name": model, "variant": variant,
-        "attack": attack, "options": options, "targets": targets,
-        "n_images": plan.attack_images(config, dataset, variant),
-        "batch_size": config["attacks"]["batch_size"], "seed": config["seed"],
-        "model": key_of(model_parts(config, dataset, model)),
-        "data": key_of(data_parts(config, dataset)),
-        "code": code_key((*ATTACK_CODE, attack_module(attack)), f"attack:{attack}"),
-    })
-
-
-def robustness_parts(config: dict, dataset: str, model: str, job: str) -> dict:
-    """The parts of a robustness job (curves or matrix, issue 35): what it runs (plan.robustness_job),
-    on which images, on which network and data, by which code."""
-    others, external = plan.robustness_image_networks(config, dataset, model, job)
-    return _on_backend(config, {
-        "kind": "robustness", "dataset": dataset, "model_name": model, "job": job,
-        **plan.robustness_job(config, dataset, model, job),
-        "images": {"also_correct_for": [key_of(model_parts(config, dataset, m)) for m in others],
-                   "external": [_external_digest(path) for path in external]},
-        "batch_size": config["attacks"]["batch_size"], "seed": config["seed"],
-        "model": key_of(model_parts(config, dataset, model)),
-        "data": key_of(data_parts(config, dataset)),
-        "code": code_key(ROBUSTNESS_CODE, "robustness"),
-    })
-
-
-def _image_parts(config: dict, dataset: str, model: str, variant: str) -> dict:
-    """The networks whose correct images an attack is restricted to, beside its own (none: the
+def _image_parts(config: dict, dataset: str, others: list[str], external: list[str], always: bool) -> dict:
+    """The networks whose correct images a job is restricted to, beside its own: the profile's by
+    their keys, other profiles' by their files' SHA-256 (none, and not ``always``: the attack
     results made before the choice existed keep their keys)."""
-    others = plan.image_networks(config, model, variant)
-    external = plan.external_image_networks(config, dataset, model, variant)
-    if not others and not external:
+    if not others and not external and not always:
         return {}
     return {"images": {
         "also_correct_for": [key_of(model_parts(config, dataset, m)) for m in others],
@@ -273,81 +232,30 @@ def reusable(store: Path, rel: str, parts: dict) -> Path | None:
     return store / rel if check_entry(store, rel, recorded) is None else None
 
 
-# What the store keeps, by the kind of job: the path of its files without their suffix
-# (relative to results/<profile>/), and the suffixes of the files one job writes. A job's
-# files are restored together or not at all (job_to_restore).
-STORED = (
-    (r"models/(?P<dataset>\w+)/(?P<name>[\w.]+)", (".keras", ".json"), "model"),
-    (r"logits/(?P<dataset>\w+)/(?P<model>[\w.]+)", (".npz",), "logits"),
-    (r"attacks/(?P<dataset>\w+)/(?P<model>[\w.]+)/(?P<attack>\w+)", (".npz", ".json"), "attack"),
-    (r"fragility/(?P<dataset>\w+)/(?P<model>[\w.]+)", (".json",), "fragility"),
-    (r"transfer/(?P<dataset>\w+)/half_a_examples", (".npz",), "transfer"),
-    (r"robustness/(?P<dataset>\w+)/(?P<model>[\w.]+)/(?P<job>curves|matrix)", (".json",), "robustness"),
-)
-
-
-def _stored_match(rel: str) -> tuple[re.Match, str, tuple[str, ...], str] | None:
-    """(the match of ``rel``'s stem, its suffix, the suffixes of its job's files, the kind), or None."""
-    for pattern, suffixes, kind in STORED:
-        for suffix in suffixes:
-            match = re.fullmatch(pattern, rel.removesuffix(suffix)) if rel.endswith(suffix) else None
-            if match:
-                return match, suffix, suffixes, kind
-    return None
-
-
 def job_files(rel: str) -> list[str] | None:
     """Every file the store keeps of the job that writes ``rel`` (``rel`` among them: a network
-    and its metrics, an attack's result and its summary), or None for a file it does not keep."""
-    found = _stored_match(rel)
+    and its metrics, an attack's result and its summary), or None for a file it does not keep
+    (jobs.STORED: what the store keeps, by the kind of job; a job's files are restored together
+    or not at all, job_to_restore)."""
+    found = jobs.parse(rel)
     if found is None:
         return None
-    _, suffix, suffixes, _ = found
+    kind, _, suffix = found
     stem = rel.removesuffix(suffix)
-    return [stem + s for s in suffixes]
+    return [stem + s for s in kind.suffixes]
 
 
 def parts_for(config: dict, rel: str) -> dict | None:
     """The parts of the job that writes ``rel`` (a path relative to results/<profile>/),
     or None for a file the store does not keep."""
-    found = _stored_match(rel)
+    found = jobs.parse(rel)
     if found is None:
         return None
-    match, _, _, kind = found
+    kind, w, _ = found
     try:
-        return _parts(config, kind, match.groupdict())
+        return job_parts(config, kind.name, w)
     except (KeyError, ValueError):
         return None
-
-
-def _parts(config: dict, kind: str, w: dict) -> dict:
-    if kind == "model":
-        return model_parts(config, w["dataset"], w["name"])
-    if kind == "attack":
-        return attack_parts(config, w["dataset"], w["model"], w["attack"])
-    if kind == "robustness":
-        return robustness_parts(config, w["dataset"], w["model"], w["job"])
-    return _on_backend(config, _network_parts(config, kind, w))
-
-
-def _network_parts(config: dict, kind: str, w: dict) -> dict:
-    """The parts of a logits, fragility or transfer job."""
-    model = w.get("model", "half_a")
-    common = {"kind": kind, "dataset": w["dataset"], "model_name": model,
-              "model": key_of(model_parts(config, w["dataset"], model)),
-              "data": key_of(data_parts(config, w["dataset"]))}
-    if kind == "logits":
-        return {**common, "code": code_key(TRAINING_CODE, "logits")}
-    if kind == "fragility":
-        return {**common, "n_images": config["attacks"]["n_images"][w["dataset"]],
-                "temperature": plan.model_temperature(model),
-                "code": code_key((*ATTACK_CODE, "cw_distillation.fragility"), "fragility")}
-    transfer = config["transfer"]
-    return {**common, "kappas": transfer["kappas"], "n_images": transfer["n_images"],
-            "targets": transfer["targets"], "seed": config["seed"],
-            "options": {**config["attacks"]["l2"], "max_iterations": transfer["max_iterations"]},
-            "batch_size": config["attacks"]["batch_size"],
-            "code": code_key((*ATTACK_CODE, attack_module("l2"), "cw_distillation.transfer"), "transfer")}
 
 
 # ------------------------------------------------------------------ entries

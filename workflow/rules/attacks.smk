@@ -1,5 +1,5 @@
 # Every attack is `cw-distillation attack` (src/cw_distillation/steps/attacking.py); the {attack}
-# wildcard names a variant (see attack_spec in common.smk): l2, jsma_f, fgs_divT, lbfgs_cw, l2_random, ...
+# wildcard names a variant (see plan.attack_spec): l2, jsma_f, fgs_divT, lbfgs_cw, l2_random, ...
 
 
 # One attack on one network: the first N test images it (and, paired, the network it is compared with) classifies
@@ -7,11 +7,11 @@
 rule attack:
     input:
         data=rules.prepare.output,
-        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
-        selectors=image_selectors,
+        model=result("model", ".keras", name="{model}"),
+        selectors=image_selectors("attack"),
     output:
-        result=f"{RESULTS}/attacks/{{dataset}}/{{model}}/{{attack}}.npz",
-        summary=f"{RESULTS}/attacks/{{dataset}}/{{model}}/{{attack}}.json",
+        result=result("attack", ".npz"),
+        summary=result("attack", ".json"),
     log:
         f"{RESULTS}/logs/attack_{{dataset}}_{{model}}_{{attack}}.log",
     benchmark:
@@ -22,12 +22,12 @@ rule attack:
         **res("attack"),
     params:
         publish=publish,
-        attack=lambda w: attack_spec(w)[0],
-        options=lambda w: json.dumps(attack_spec(w)[1], sort_keys=True),
-        targets=lambda w: attack_spec(w)[2],
-        n_images=attack_images,
-        batch_size=ATTACK_CFG["batch_size"],
-        seed=config["seed"],
+        attack=setting("attack", "attack"),
+        options=setting("attack", "options", show=as_json),
+        targets=setting("attack", "targets"),
+        n_images=setting("attack", "n_images"),
+        batch_size=setting("attack", "batch_size"),
+        seed=setting("attack", "seed"),
         checkpoint_minutes=config["checkpoint_minutes"],
         resume=resume,
         select=select_flags,
@@ -49,9 +49,9 @@ rule attack:
 rule fragility:
     input:
         data=rules.prepare.output,
-        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
+        model=result("model", ".keras", name="{model}"),
     output:
-        f"{RESULTS}/fragility/{{dataset}}/{{model}}.json",
+        result("fragility", ".json"),
     log:
         f"{RESULTS}/logs/fragility_{{dataset}}_{{model}}.log",
     benchmark:
@@ -62,8 +62,8 @@ rule fragility:
         **res("attack"),
     params:
         publish=publish,
-        n_images=lambda w: ATTACK_CFG["n_images"][w.dataset],
-        temperature=lambda w: model_temperature(w.model),
+        n_images=setting("fragility", "n_images"),
+        temperature=setting("fragility", "temperature"),
     shell:
         step(
             "cw-distillation fragility --dataset {wildcards.dataset} --data {input.data} --model {input.model}"
@@ -77,9 +77,9 @@ rule fragility:
 rule transfer_examples:
     input:
         data=rules.prepare.output,
-        model=f"{RESULTS}/models/{{dataset}}/half_a.keras",
+        model=result("model", ".keras", name="half_a"),
     output:
-        f"{RESULTS}/transfer/{{dataset}}/half_a_examples.npz",
+        result("transfer", ".npz", model="half_a"),
     log:
         f"{RESULTS}/logs/transfer_examples_{{dataset}}.log",
     benchmark:
@@ -90,18 +90,14 @@ rule transfer_examples:
         **res("attack"),
     params:
         publish=publish,
-        kappas=" ".join(str(k) for k in config["transfer"]["kappas"]),
-        n_images=config["transfer"]["n_images"],
-        targets=config["transfer"]["targets"],
-        seed=config["seed"],
-        options=json.dumps(
-            {
-                **ATTACK_CFG["l2"],
-                "max_iterations": config["transfer"]["max_iterations"],
-            },
-            sort_keys=True,
+        kappas=setting(
+            "transfer", "kappas", show=lambda k: " ".join(map(str, k)), model="half_a"
         ),
-        batch_size=ATTACK_CFG["batch_size"],
+        n_images=setting("transfer", "n_images", model="half_a"),
+        targets=setting("transfer", "targets", model="half_a"),
+        seed=setting("transfer", "seed", model="half_a"),
+        options=setting("transfer", "options", show=as_json, model="half_a"),
+        batch_size=setting("transfer", "batch_size", model="half_a"),
         checkpoint_minutes=config["checkpoint_minutes"],
     shell:
         step(
@@ -118,7 +114,7 @@ rule transfer_examples:
 rule transfer_predict:
     input:
         examples=rules.transfer_examples.output,
-        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
+        model=result("model", ".keras", name="{model}"),
     output:
         f"{RESULTS}/transfer/{{dataset}}/half_a_to_{{model}}.npz",
     log:

@@ -4,8 +4,9 @@ import shlex
 import sys
 from pathlib import Path
 
-from cw_distillation import inflight, plan, store
+from cw_distillation import inflight, jobs, plan, store
 from cw_distillation.attacks.registry import OUR_ATTACKS
+from cw_distillation.checkpoint import checkpoint_of
 from cw_distillation.config import (
     backend_warning,
     check_cross_keys,
@@ -13,7 +14,7 @@ from cw_distillation.config import (
     read_yaml,
     validate_config,
 )
-from cw_distillation.plan import model_temperature, t_name
+from cw_distillation.plan import t_name
 from cw_distillation.provenance import config_digest
 from cw_distillation.provenance import prune as prune_lineage
 
@@ -99,6 +100,33 @@ def res(kind):
     return dict(config["resources"][kind])
 
 
+def result(kind, suffix="", **wildcards):
+    """A result's path under results/<profile>/, in the layout of the table of jobs (jobs.KINDS),
+    ``wildcards`` filled in; one not given stays ``{wildcard}``, as an output pattern names it.
+    """
+    return f"{RESULTS}/{jobs.path(kind, suffix, **wildcards)}"
+
+
+def setting(kind, key, show=None, **names):
+    """A config value that a job of ``kind`` reads (jobs.settings, which the job's store key
+    covers too), as a rule's param: a function of the rule's wildcards (a function of its output
+    instead would leave Snakemake's params trigger, and rerun what ran). ``names`` give the
+    table's wildcards the rule names otherwise (name="teacher_T{temperature}"); ``show`` writes
+    the value for the shell."""
+
+    def value(wildcards):
+        w = dict(wildcards.items())
+        w.update({field: template.format(**w) for field, template in names.items()})
+        found = jobs.settings(config, kind, w)[key]
+        return show(found) if show else found
+
+    return value
+
+
+def as_json(value):
+    return json.dumps(value, sort_keys=True)
+
+
 def logged(command):
     """``command`` with its output (stdout and stderr) shown and copied into the job's log."""
     return f"{command} 2>&1 | tee {{log}}"
@@ -143,19 +171,34 @@ def model_names(dataset):
 
 
 def split_flags(wildcards):
-    """Which training images: the hold-out, and the profile's subset."""
-    subset = TRAINING["train_subset"][wildcards.dataset]
-    flags = f"--validation-size {TRAINING['validation_size']}"
+    """Which training images: the hold-out, and the profile's subset (jobs.training_split)."""
+    split = jobs.training_split(config, wildcards.dataset)
+    flags = f"--validation-size {split['validation_size']}"
+    subset = split["train_subset"]
     return flags + (f" --train-subset {subset}" if subset else "")
 
 
-def epochs(wildcards):
-    return TRAINING["epochs"][wildcards.dataset]
+def training(name):
+    """The settings a training rule passes to `cw-distillation train` for network ``name`` (a
+    template of its wildcards), from the table of jobs (the seed is train_seed's), and the folder of
+    its per-epoch checkpoint (checkpoint.checkpoint_of, where inflight.py looks for it).
+    """
+
+    def checkpoints(wildcards):
+        w = dict(wildcards.items())
+        network = result("model", ".keras", dataset=w["dataset"], name=name.format(**w))
+        return str(checkpoint_of(network).parent)
+
+    return dict(
+        epochs=setting("model", "epochs", name=name),
+        batch_size=setting("model", "batch_size", name=name),
+        checkpoints=checkpoints,
+    )
 
 
 def model_outputs():
     return [
-        f"{RESULTS}/models/{dataset}/{name}.json"
+        result("model", ".json", dataset=dataset, name=name)
         for dataset in DATASETS
         for name in model_names(dataset)
     ]
@@ -175,25 +218,18 @@ FRAGILITY_VARIANTS = ATTACK_CFG["fragility_variants"]
 SWEEP_ATTACKS = ["l2_random", "jsma_f_random", "jsma_z_random"]
 
 
-def attack_spec(wildcards):
-    """(attack, options, targets) of an attack variant (see plan.attack_spec)."""
-    return plan.attack_spec(config, wildcards.model, wildcards.attack)
+def image_selectors(kind):
+    """The input function of the other networks that must also classify an image correctly for a
+    job of ``kind`` to take it (jobs.KINDS: an attack's, attacks.images: common, and other
+    profiles', attacks.images_also_correct_for; a robustness job's)."""
 
+    def selectors(wildcards):
+        own, external = jobs.KINDS[kind].images(config, dict(wildcards.items()))
+        return [
+            result("model", ".keras", dataset=wildcards.dataset, name=m) for m in own
+        ] + external
 
-def attack_images(wildcards):
-    return plan.attack_images(config, wildcards.dataset, wildcards.attack)
-
-
-def image_selectors(wildcards):
-    """The other networks that must also classify an image correctly for the attack to take it:
-    the profile's (attacks.images: common) and other profiles' (attacks.images_also_correct_for).
-    """
-    own = plan.image_networks(config, wildcards.model, wildcards.attack)
-    return [f"{RESULTS}/models/{wildcards.dataset}/{m}.keras" for m in own] + (
-        plan.external_image_networks(
-            config, wildcards.dataset, wildcards.model, wildcards.attack
-        )
-    )
+    return selectors
 
 
 def select_flags(wildcards, input):
@@ -219,13 +255,15 @@ def reuse_flags(wildcards, output):
 
 
 def train_seed(wildcards, output):
-    """The training seed of the network a rule writes (see plan.SEED_OFFSETS)."""
-    name = os.path.basename(output.model).removesuffix(".keras")
-    return plan.train_seed(config["seed"], name)
+    """The training seed of the network written (jobs.settings, plan.SEED_OFFSETS), a function of the
+    output as it has been, so that Snakemake's params trigger sees the params it recorded.
+    """
+    _, network, _ = jobs.parse(os.path.relpath(output.model, RESULTS))
+    return jobs.settings(config, "model", network)["seed"]
 
 
 def attack_result(dataset, model, attack):
-    return f"{RESULTS}/attacks/{dataset}/{model}/{attack}.json"
+    return result("attack", ".json", dataset=dataset, model=model, attack=attack)
 
 
 def table_inputs(model):
@@ -238,7 +276,13 @@ def table_inputs(model):
 
 def fragility_results():
     return [
-        f"{RESULTS}/attacks/{dataset}/distilled_T{MAIN_T}/{attack}.npz"
+        result(
+            "attack",
+            ".npz",
+            dataset=dataset,
+            model=f"distilled_T{MAIN_T}",
+            attack=attack,
+        )
         for dataset in DATASETS
         for attack in [*ATTACK_CFG["table_attacks"], *FRAGILITY_VARIANTS]
         if attack not in OUR_ATTACKS
@@ -247,17 +291,13 @@ def fragility_results():
 
 def statistics_results():
     """Every attack result on the standard and distilled networks (the report's intervals)."""
-    standard = [
-        f"{RESULTS}/attacks/{dataset}/standard/{attack}.npz"
+    networks = [
+        result("attack", ".npz", dataset=dataset, model=model, attack=attack)
+        for model in ("standard", f"distilled_T{MAIN_T}")
         for dataset in DATASETS
         for attack in ATTACK_CFG["table_attacks"]
     ]
-    distilled = [
-        f"{RESULTS}/attacks/{dataset}/distilled_T{MAIN_T}/{attack}.npz"
-        for dataset in DATASETS
-        for attack in ATTACK_CFG["table_attacks"]
-    ]
-    return list(dict.fromkeys([*standard, *distilled, *fragility_results()]))
+    return list(dict.fromkeys([*networks, *fragility_results()]))
 
 
 def crosscheck_results(kind):
@@ -271,19 +311,22 @@ def crosscheck_results(kind):
         if norm in ATTACK_CFG["table_attacks"]
     ]
     if kind == "cw":
-        return [f"{RESULTS}/attacks/{d}/{m}/{n}.npz" for d, m, n in runs]
+        return [
+            result("attack", ".npz", dataset=d, model=m, attack=n) for d, m, n in runs
+        ]
     return [f"{RESULTS}/crosscheck/{d}/{m}/fmn_{n}.npz" for d, m, n in runs]
 
 
 def sweep_models(ext):
     return [
-        f"{RESULTS}/models/{SWEEP}/distilled_T{t}.{ext}" for t in temperatures(SWEEP)
+        result("model", f".{ext}", dataset=SWEEP, name=f"distilled_T{t}")
+        for t in temperatures(SWEEP)
     ]
 
 
 def sweep_results():
     return [
-        f"{RESULTS}/attacks/{SWEEP}/distilled_T{t}/{attack}.npz"
+        result("attack", ".npz", dataset=SWEEP, model=f"distilled_T{t}", attack=attack)
         for t in temperatures(SWEEP)
         for attack in SWEEP_ATTACKS
     ]
@@ -323,29 +366,14 @@ EXPERIMENTS = {
 def robustness_results(job):
     """Every robustness report of one job (curves or matrix), by dataset and network."""
     return [
-        f"{RESULTS}/robustness/{dataset}/{model}/{job}.json"
+        result("robustness", ".json", dataset=dataset, model=model, job=job)
         for dataset in ROBUSTNESS_DATASETS
         for model in plan.robustness_networks(config, dataset, job)
     ]
 
 
-def robustness_spec(wildcards):
-    """What the robustness job of a network runs (plan.robustness_job)."""
-    return plan.robustness_job(
-        config, wildcards.dataset, wildcards.model, wildcards.job
-    )
-
-
-def robustness_selectors(wildcards):
-    """The other networks that must also classify an image correctly for the job to take it."""
-    own, external = plan.robustness_image_networks(
-        config, wildcards.dataset, wildcards.model, wildcards.job
-    )
-    return [f"{RESULTS}/models/{wildcards.dataset}/{m}.keras" for m in own] + external
-
-
-def robustness_eps(wildcards):
-    eps = robustness_spec(wildcards)["eps"]
+def robustness_eps(eps):
+    """A robustness job's epsilon grid per norm, as its flags."""
     return " ".join(
         f"--{norm}-eps " + " ".join(repr(float(e)) for e in grid)
         for norm, grid in eps.items()

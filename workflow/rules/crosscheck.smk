@@ -5,8 +5,8 @@
 rule crosscheck:
     input:
         data=rules.prepare.output,
-        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
-        cw=f"{RESULTS}/attacks/{{dataset}}/{{model}}/{{norm}}.npz",
+        model=result("model", ".keras", name="{model}"),
+        cw=result("attack", ".npz", attack="{norm}"),
     output:
         f"{RESULTS}/crosscheck/{{dataset}}/{{model}}/fmn_{{norm}}.npz",
     log:

@@ -53,7 +53,7 @@ rule prepare:
     input:
         rules.download.output,
     output:
-        f"{RESULTS}/data/{{dataset}}.npz",
+        result("data", ".npz"),
     log:
         f"{RESULTS}/logs/prepare_{{dataset}}.log",
     benchmark:

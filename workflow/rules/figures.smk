@@ -94,7 +94,7 @@ rule fig_transfer:
 # Adversarial examples on the distilled network: one source image per class x targets (L2).
 rule adversarial_examples:
     input:
-        result=f"{RESULTS}/attacks/{{dataset}}/distilled_T{MAIN_T}/l2.npz",
+        result=result("attack", ".npz", model=f"distilled_T{MAIN_T}", attack="l2"),
         data=rules.prepare.output,
         code=PLOT_CODE,
     output:

@@ -9,31 +9,33 @@
 rule robustness:
     input:
         data=rules.prepare.output,
-        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
-        selectors=robustness_selectors,
+        model=result("model", ".keras", name="{model}"),
+        selectors=image_selectors("robustness"),
     output:
-        f"{RESULTS}/robustness/{{dataset}}/{{model}}/{{job}}.json",
+        result("robustness", ".json"),
     log:
         f"{RESULTS}/logs/robustness_{{dataset}}_{{model}}_{{job}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/robustness_{{dataset}}_{{model}}_{{job}}.tsv"
     wildcard_constraints:
-        job="curves|matrix",
+        job=jobs.KINDS["robustness"].regex("job"),
     conda:
         CONDA_ENV
     resources:
         **res("attack"),
     params:
         publish=publish,
-        methods=lambda w: " ".join(robustness_spec(w)["methods"]),
-        eps=robustness_eps,
-        temperature=lambda w: robustness_spec(w)["temperature"],
-        n_images=lambda w: robustness_spec(w)["n_images"],
-        igs_steps=lambda w: robustness_spec(w)["igs_steps"],
-        apgd=lambda w: json.dumps(robustness_spec(w)["apgd"], sort_keys=True),
-        masking=lambda w: "--masking" if robustness_spec(w)["masking"] else "",
-        batch_size=ATTACK_CFG["batch_size"],
-        seed=config["seed"],
+        methods=setting("robustness", "methods", show=" ".join),
+        eps=setting("robustness", "eps", show=robustness_eps),
+        temperature=setting("robustness", "temperature"),
+        n_images=setting("robustness", "n_images"),
+        igs_steps=setting("robustness", "igs_steps"),
+        apgd=setting("robustness", "apgd", show=as_json),
+        masking=setting(
+            "robustness", "masking", show=lambda m: "--masking" if m else ""
+        ),
+        batch_size=setting("robustness", "batch_size"),
+        seed=setting("robustness", "seed"),
         checkpoint_minutes=config["checkpoint_minutes"],
         select=select_flags,
     shell:

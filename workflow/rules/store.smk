@@ -12,7 +12,7 @@ rule restore:
     log:
         f"{RESULTS}/logs/restore/{{stored}}.log",
     wildcard_constraints:
-        stored=r"(models|logits|attacks|fragility|transfer|robustness)/[A-Za-z0-9_./]+\.(keras|json|npz)",
+        stored=jobs.RESTORABLE,
     conda:
         CONDA_ENV
     params:

@@ -30,7 +30,7 @@ rule table_model_accuracy:
 rule table_logit_norms:
     input:
         expand(
-            f"{RESULTS}/logits/{{dataset}}/{{model}}.npz",
+            result("logits", ".npz"),
             dataset=DATASETS,
             model=["standard", f"distilled_T{MAIN_T}"],
         ),
@@ -109,7 +109,7 @@ rule table6_distilled:
 rule table_fragility:
     input:
         reports=expand(
-            f"{RESULTS}/fragility/{{dataset}}/distilled_T{MAIN_T}.json",
+            result("fragility", ".json", model=f"distilled_T{MAIN_T}"),
             dataset=DATASETS,
         ),
         results=fragility_results(),
@@ -215,7 +215,7 @@ rule table_temperature:
 # Section VIII.D: transfer rates per kappa, to the standard and to the distilled network.
 rule table_transfer:
     input:
-        examples=f"{RESULTS}/transfer/{TRANSFER}/half_a_examples.npz",
+        examples=result("transfer", ".npz", dataset=TRANSFER, model="half_a"),
         predictions=expand(
             f"{RESULTS}/transfer/{TRANSFER}/half_a_to_{{model}}.npz",
             model=["half_b", f"distilled_T{MAIN_T}"],

@@ -7,8 +7,8 @@ rule train_standard:
     input:
         data=rules.prepare.output,
     output:
-        model=f"{RESULTS}/models/{{dataset}}/standard.keras",
-        metrics=f"{RESULTS}/models/{{dataset}}/standard.json",
+        model=result("model", ".keras", name="standard"),
+        metrics=result("model", ".json", name="standard"),
     log:
         f"{RESULTS}/logs/train_{{dataset}}_standard.log",
     benchmark:
@@ -18,13 +18,11 @@ rule train_standard:
     resources:
         **res("train"),
     params:
+        **training("standard"),
         publish=publish,
         split=split_flags,
-        epochs=epochs,
-        batch_size=TRAINING["batch_size"],
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/standard",
     shell:
         "{params.resume}"
         + step(
@@ -41,8 +39,8 @@ rule train_half:
     input:
         data=rules.prepare.output,
     output:
-        model=f"{RESULTS}/models/{{dataset}}/half_{{half}}.keras",
-        metrics=f"{RESULTS}/models/{{dataset}}/half_{{half}}.json",
+        model=result("model", ".keras", name="half_{half}"),
+        metrics=result("model", ".json", name="half_{half}"),
     log:
         f"{RESULTS}/logs/train_{{dataset}}_half_{{half}}.log",
     benchmark:
@@ -52,13 +50,11 @@ rule train_half:
     resources:
         **res("train"),
     params:
+        **training("half_{half}"),
         publish=publish,
         split=split_flags,
-        epochs=epochs,
-        batch_size=TRAINING["batch_size"],
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/half_{{half}}",
     shell:
         "{params.resume}"
         + step(
@@ -71,13 +67,14 @@ rule train_half:
 
 
 # Distillation, step 0 (the reference's): one epoch from scratch at T = 1; starts teacher and student.
-# (--epochs 1 says what runs: the init role always trains one epoch, and its manifest records it.)
+# (--epochs says what runs: the init role always trains jobs.INIT_EPOCHS, one, and its manifest records it;
+# written into the shell text, not a param, so that the params Snakemake recorded stay the same.)
 rule train_init:
     input:
         data=rules.prepare.output,
     output:
-        model=f"{RESULTS}/models/{{dataset}}/init.keras",
-        metrics=f"{RESULTS}/models/{{dataset}}/init.json",
+        model=result("model", ".keras", name="init"),
+        metrics=result("model", ".json", name="init"),
     log:
         f"{RESULTS}/logs/train_{{dataset}}_init.log",
     benchmark:
@@ -89,12 +86,13 @@ rule train_init:
     params:
         publish=publish,
         split=split_flags,
-        batch_size=TRAINING["batch_size"],
+        batch_size=setting("model", "batch_size", name="init"),
         seed=train_seed,
     shell:
         step(
             "cw-distillation train --role init --dataset {wildcards.dataset} --data {input.data} {params.split}"
-            " --epochs 1 --batch-size {params.batch_size} --seed {params.seed} --out {output.model} --metrics {output.metrics}",
+            f" --epochs {jobs.INIT_EPOCHS} --batch-size {{params.batch_size}} --seed {{params.seed}}"
+            " --out {output.model} --metrics {output.metrics}",
             rule="train_init",
             publish=True,
         )
@@ -106,8 +104,8 @@ rule train_teacher:
         data=rules.prepare.output,
         init=rules.train_init.output.model,
     output:
-        model=f"{RESULTS}/models/{{dataset}}/teacher_T{{temperature}}.keras",
-        metrics=f"{RESULTS}/models/{{dataset}}/teacher_T{{temperature}}.json",
+        model=result("model", ".keras", name="teacher_T{temperature}"),
+        metrics=result("model", ".json", name="teacher_T{temperature}"),
     log:
         f"{RESULTS}/logs/train_{{dataset}}_teacher_T{{temperature}}.log",
     benchmark:
@@ -117,13 +115,11 @@ rule train_teacher:
     resources:
         **res("train"),
     params:
+        **training("teacher_T{temperature}"),
         publish=publish,
         split=split_flags,
-        epochs=epochs,
-        batch_size=TRAINING["batch_size"],
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/teacher_T{{temperature}}",
     shell:
         "{params.resume}"
         + step(
@@ -169,8 +165,8 @@ rule train_distilled:
         init=rules.train_init.output.model,
         soft_labels=rules.soft_labels.output,
     output:
-        model=f"{RESULTS}/models/{{dataset}}/distilled_T{{temperature}}.keras",
-        metrics=f"{RESULTS}/models/{{dataset}}/distilled_T{{temperature}}.json",
+        model=result("model", ".keras", name="distilled_T{temperature}"),
+        metrics=result("model", ".json", name="distilled_T{temperature}"),
     log:
         f"{RESULTS}/logs/train_{{dataset}}_distilled_T{{temperature}}.log",
     benchmark:
@@ -180,13 +176,11 @@ rule train_distilled:
     resources:
         **res("train"),
     params:
+        **training("distilled_T{temperature}"),
         publish=publish,
         split=split_flags,
-        epochs=epochs,
-        batch_size=TRAINING["batch_size"],
         seed=train_seed,
         resume=resume,
-        checkpoints=f"{RESULTS}/checkpoints/{{dataset}}/distilled_T{{temperature}}",
     shell:
         "{params.resume}"
         + step(
@@ -203,9 +197,9 @@ rule train_distilled:
 rule logits:
     input:
         data=rules.prepare.output,
-        model=f"{RESULTS}/models/{{dataset}}/{{model}}.keras",
+        model=result("model", ".keras", name="{model}"),
     output:
-        f"{RESULTS}/logits/{{dataset}}/{{model}}.npz",
+        result("logits", ".npz"),
     log:
         f"{RESULTS}/logs/logits_{{dataset}}_{{model}}.log",
     benchmark:

@@ -7,7 +7,7 @@ import json
 import logging
 from pathlib import Path
 
-from cw_distillation import provenance
+from cw_distillation import jobs, provenance
 from cw_distillation.attacks import registry
 from cw_distillation.steps import add_step_options, step_for
 
@@ -24,7 +24,7 @@ def table_accuracy(args: argparse.Namespace) -> int:
     from cw_distillation.outputs.model_tables import ACCURACY_COLUMNS, accuracy_rows
     from cw_distillation.outputs.tables import write_table
 
-    models = [(Path(path).stem, json.loads(Path(path).read_text())) for path in args.metrics]
+    models = [(jobs.identify(path, "model")["name"], json.loads(Path(path).read_text())) for path in args.metrics]
     rows = accuracy_rows(models)
     step = step_for(args, args.metrics, {"tables": "model_accuracy"})
     caption = (
@@ -42,11 +42,11 @@ def table_logits(args: argparse.Namespace) -> int:
     from cw_distillation.outputs.tables import write_table
 
     rows = []
-    for path in args.logits:  # results/<p>/logits/<dataset>/<model>.npz
-        path = Path(path)
+    for path in args.logits:
         with np.load(path, allow_pickle=False) as z:
             logits = z["logits"]
-        rows.append((path.parent.name, path.stem, logits))
+        job = jobs.identify(path, "logits")
+        rows.append((job["dataset"], job["model"], logits))
     out = []
     for dataset in dict.fromkeys(d for d, _, _ in rows):
         models = {name: z for d, name, z in rows if d == dataset}
@@ -69,8 +69,9 @@ FRAGILITY_KEYS = registry.variant_names()
 
 
 def _dataset_and_attack(path: Path) -> tuple[str, str]:
-    """results/<p>/attacks/<dataset>/<model>/<attack>.json -> (dataset, attack)."""
-    return path.parent.parent.name, path.stem
+    """An attack's result or summary -> (dataset, attack variant)."""
+    job = jobs.identify(path, "attack")
+    return job["dataset"], job["attack"]
 
 
 def table_attacks(args: argparse.Namespace) -> int:
@@ -131,16 +132,17 @@ def table_statistics(args: argparse.Namespace) -> int:
 
 
 def _attack_results(paths) -> tuple[dict, dict]:
-    """(dataset, network, attack) -> AttackResult and attack -> metric, for results under
-    results/<p>/attacks/<dataset>/<network>/<attack>.npz (network: standard, or distilled)."""
+    """(dataset, network, attack) -> AttackResult and attack -> metric, for attack results
+    (network: standard, or distilled)."""
     from cw_distillation.attacks.result import AttackResult
 
     results, metrics = {}, {}
     for path in map(Path, paths):
-        network = "standard" if path.parent.name == "standard" else "distilled"
-        table_attack = registry.variant_names().get(path.stem, (path.stem, None))[0]
-        results[(path.parent.parent.name, network, path.stem)] = AttackResult.load(path)
-        metrics[path.stem] = registry.METRIC[table_attack]
+        job = jobs.identify(path, "attack")
+        network = "standard" if job["model"] == "standard" else "distilled"
+        table_attack = registry.variant_names().get(job["attack"], (job["attack"], None))[0]
+        results[(job["dataset"], network, job["attack"])] = AttackResult.load(path)
+        metrics[job["attack"]] = registry.METRIC[table_attack]
     return results, metrics
 
 
@@ -170,9 +172,9 @@ def table_fragility(args: argparse.Namespace) -> int:
         dataset = report["dataset"]
         success = {}
         for path in args.results:
-            path = Path(path)
-            if path.parent.parent.name == dataset and path.stem in FRAGILITY_KEYS:
-                success[FRAGILITY_KEYS[path.stem]] = AttackResult.load(path).success
+            job = jobs.identify(path, "attack")
+            if job["dataset"] == dataset and job["attack"] in FRAGILITY_KEYS:
+                success[FRAGILITY_KEYS[job["attack"]]] = AttackResult.load(path).success
         rows += fragility_rows(
             success, [report["plain"], report["divided_by_T"]], report["temperature"], dataset=dataset
         )
@@ -186,6 +188,13 @@ def table_fragility(args: argparse.Namespace) -> int:
     )
     _publish(write_table(rows, FRAGILITY_COLUMNS, args.out_base, caption=caption), step)
     return 0
+
+
+def _attack_on(network_file: str | Path, variant: str) -> Path:
+    """The result of attack ``variant`` on the network of ``network_file``, in the same results folder."""
+    network = jobs.identify(network_file, "model")
+    return jobs.root_of(network_file, "model") / jobs.path(
+        "attack", ".npz", dataset=network["dataset"], model=network["name"], attack=variant)
 
 
 def table_temperature(args: argparse.Namespace) -> int:
@@ -203,10 +212,9 @@ def table_temperature(args: argparse.Namespace) -> int:
     )
 
     sweep, l2_samples, l2_runs = [], [], []
-    for metrics_path in args.metrics:  # results/<p>/models/<dataset>/distilled_T<t>.json
+    for metrics_path in args.metrics:  # the distilled networks' metrics
         metrics = json.loads(Path(metrics_path).read_text())
-        attacks = Path(metrics_path).parent.parent.parent / "attacks" / metrics["dataset"] / Path(metrics_path).stem
-        l2 = AttackResult.load(attacks / "l2_random.npz")
+        l2 = AttackResult.load(_attack_on(metrics_path, "l2_random"))
         entry = {
             "temperature": metrics["temperature"],
             "test_accuracy": metrics["test_accuracy"],
@@ -215,7 +223,7 @@ def table_temperature(args: argparse.Namespace) -> int:
             "l2_interval": evaluate.precision(l2, rng_seed=0)["l2"]["average"],
         }
         for variant in JSMA_VARIANTS:
-            entry[variant] = AttackResult.load(attacks / f"{variant}_random.npz").success
+            entry[variant] = AttackResult.load(_attack_on(metrics_path, f"{variant}_random")).success
         sweep.append(entry)
         # one random target per image: the distances of the successful pairs are the average case's
         l2_samples.append((metrics["temperature"], l2.l2[l2.success]))
@@ -360,7 +368,7 @@ def figure_examples(args: argparse.Namespace) -> int:
         for t, x_adv, ok in zip(result.target[sel], result.x_adv[sel], result.success[sel], strict=True):
             grid[i, t], success[i, t] = x_adv, ok
         success[i, labels[i]] = True  # the diagonal shows the original
-    network = Path(args.result).parent.name  # results/<p>/attacks/<dataset>/<network>/<attack>.npz
+    network = jobs.identify(args.result, "attack")["model"]
     done = int(success.sum() - len(images))
     title = (
         f"C&W {Path(args.result).stem.upper()} on the {network.replace('_', ' ')} network: "
