@@ -71,6 +71,22 @@ def test_a_profile_without_sweep_and_transfer_plans_neither(tmp_path):
     assert set(re.findall(r"robustness/cifar10/(\w+)/", result.stdout)) == {"standard", "distilled_T100"}
 
 
+def test_every_table_and_figure_step_is_given_the_code_that_shapes_it(tmp_path):
+    """Each table and figure rule lists its code as an input (a change reruns it, never a training or an
+    attack) and passes it with --code, so that its manifest records it and audit names it once it changes
+    (the security curves' grid once changed with no table rerun); REPORT.md gets its code with --inputs."""
+    result = snakemake("-n", "-p", "--forceall", "--directory", str(tmp_path), "--configfile", str(TINY),
+                       cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    steps = re.findall(r"cw-distillation (table-[a-z-]+|figure[a-z-]*) (.*?) --rule", result.stdout)
+    assert {name for name, _ in steps} >= {"table-security", "table-accuracy", "table-robustness-matrix", "figure"}
+    for name, args in steps:
+        assert " --code " in f" {args}", f"{name} is not given its code"
+    security = next(args for name, args in steps if name == "table-security")
+    assert "src/cw_distillation/outputs/security_curves.py" in security
+    assert "src/cw_distillation/steps/reporting.py" in security
+
+
 def test_snakemake_from_the_venv_finds_the_steps_without_an_activated_environment(tmp_path):
     """`.venv/bin/snakemake ...` as the README writes it, with no cw-distillation on PATH: the steps run."""
     env = {**os.environ, "PATH": "/usr/bin:/bin"}

@@ -97,11 +97,10 @@ def _normalised(path: Path) -> tuple[str, list[str]]:
     return ast.dump(tree), [m for m in imports if m.split(".")[0] == "cw_distillation"]
 
 
-@functools.cache
-def code_digest(roots: tuple[str, ...]) -> str:
-    """SHA-256 over the code of ``roots`` and every cw_distillation module they import,
-    transitively (package __init__ files included; NOT_SHAPING modules left out)."""
-    seen: dict[str, str] = {}
+def _closure(roots: tuple[str, ...]) -> dict[str, tuple[Path, str]]:
+    """``roots`` and every cw_distillation module they import, transitively (package __init__
+    files included; NOT_SHAPING modules left out): name -> (its file, its normalised code)."""
+    seen: dict[str, tuple[Path, str]] = {}
     todo = list(roots)
     while todo:
         name = todo.pop()
@@ -110,13 +109,29 @@ def code_digest(roots: tuple[str, ...]) -> str:
         path = _module_file(name)
         if path is None:
             continue
-        seen[name], imported = _normalised(path)
+        code, imported = _normalised(path)
+        seen[name] = (path, code)
         parents = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 1)]
         todo += imported + parents
+    return seen
+
+
+@functools.cache
+def code_digest(roots: tuple[str, ...]) -> str:
+    """SHA-256 over the code of ``roots`` and every cw_distillation module they import,
+    transitively (package __init__ files included; NOT_SHAPING modules left out)."""
+    seen = _closure(roots)
     digest = hashlib.sha256()
     for name in sorted(seen):
-        digest.update(f"{name}\n{seen[name]}\n".encode())
+        digest.update(f"{name}\n{seen[name][1]}\n".encode())
     return digest.hexdigest()
+
+
+def code_files(roots: tuple[str, ...]) -> list[str]:
+    """The files of the modules code_digest covers for ``roots``, relative to the package folder
+    (``outputs/tables.py``): a rule that lists them as inputs reruns when the code that shapes
+    its outputs changes, and its manifests record them (audit: STALE-CODE)."""
+    return sorted(path.relative_to(PACKAGE).as_posix() for path, _ in _closure(roots).values())
 
 
 def code_roots() -> dict[str, tuple[str, ...]]:

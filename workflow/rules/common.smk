@@ -132,16 +132,18 @@ def logged(command):
     return f"{command} 2>&1 | tee {{log}}"
 
 
-def step(command, rule, publish=False):
+def step(command, rule, publish=False, code=False):
     """The shell command of one `cw-distillation` step, ``command``, with what every step's ends with:
     the name of its rule and the job's wildcards, which the step records in its manifest (Snakemake
-    writes `{wildcards}` as name=value,... sorted by name), the log (``logged``) and, for a job whose
-    results the store keeps, their copy into the store (``publish``, from params.publish).
+    writes `{wildcards}` as name=value,... sorted by name), the log (``logged``), for a job whose
+    results the store keeps, their copy into the store (``publish``, from params.publish), and, with
+    ``code``, the rule's code input (code_of), which the step records among its inputs.
     ``rule`` is the rule's own name, checked by tests/test_workflow.py (Snakemake's shell knows it as
     `{rule}` too, but `snakemake --lint` 9.27 reports that as a variable from outside the rule).
     """
     tail = "{params.publish}" if publish else ""
-    return logged(f"{command} --rule {rule} --wildcards={{wildcards}}") + tail
+    code_flag = " --code {input.code}" if code else ""
+    return logged(f"{command}{code_flag} --rule {rule} --wildcards={{wildcards}}") + tail
 
 
 # ------------------------------------------------------------------ networks
@@ -412,6 +414,14 @@ def paper_outputs():
 
 
 # Figures depend on their code: a change to plotting reruns the plots, and nothing upstream.
+def code_of(step_module, *modules):
+    """A table rule's code input: its step's module (steps/<step_module>.py) and the files of
+    ``modules`` and of the code they import (store.code_files). As an input, a change to it reruns
+    the table (and what reads it), never a training or an attack; step(..., code=True) records it."""
+    files = [f"steps/{step_module}.py", *store.code_files(tuple(f"cw_distillation.{m}" for m in modules))]
+    return [workflow.source_path(f"../../src/cw_distillation/{f}") for f in files]
+
+
 PLOT_CODE = [
     workflow.source_path("../../src/cw_distillation/outputs/plots.py"),
     workflow.source_path("../../src/cw_distillation/outputs/figures.py"),

@@ -35,6 +35,7 @@ rule table_crosscheck:
     input:
         cw=crosscheck_results("cw"),
         fmn=crosscheck_results("fmn"),
+        code=code_of("crosschecking", "crosscheck", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/fmn_vs_cw", ".csv", ".md", ".tex"),
@@ -53,4 +54,5 @@ rule table_crosscheck:
         step(
             "cw-distillation table-crosscheck --cw {input.cw} --fmn {input.fmn} --out-base {params.base}",
             rule="table_crosscheck",
+            code=True,
         )

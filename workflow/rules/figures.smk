@@ -2,10 +2,7 @@
 # its table, so a change to plotting code reruns the plot and nothing else.
 
 # The command of every figure of FIGURES (common.smk): which one, from the name of its rule's output.
-FIGURE = (
-    "cw-distillation figure --figure {params.figure} --table {input.table} --out-base {params.base}"
-    " --code {input.code}"
-)
+FIGURE = "cw-distillation figure --figure {params.figure} --table {input.table} --out-base {params.base}"
 
 
 # Fig. 8: mean L2 distance against the distillation temperature, with Pearson's rho.
@@ -34,7 +31,7 @@ rule fig8_distance_vs_temperature:
         base=table_base,
         figure=figure_key,
     shell:
-        step(FIGURE, rule="fig8_distance_vs_temperature")
+        step(FIGURE, rule="fig8_distance_vs_temperature", code=True)
 
 
 # JSMA's success against the distillation temperature (the original paper's trend).
@@ -62,7 +59,7 @@ rule jsma_success_vs_temperature:
         base=table_base,
         figure=figure_key,
     shell:
-        step(FIGURE, rule="jsma_success_vs_temperature")
+        step(FIGURE, rule="jsma_success_vs_temperature", code=True)
 
 
 # Figs. 9 and 10: transfer probability against kappa, to a standard and to the distilled network.
@@ -88,7 +85,7 @@ rule fig_transfer:
         base=table_base,
         figure=figure_key,
     shell:
-        step(FIGURE, rule="fig_transfer")
+        step(FIGURE, rule="fig_transfer", code=True)
 
 
 # Adversarial examples on the distilled network: one source image per class x targets (L2).
@@ -117,8 +114,9 @@ rule adversarial_examples:
     shell:
         step(
             "cw-distillation figure-examples --dataset {wildcards.dataset} --result {input.result} --data {input.data}"
-            " --n-sources {params.n_sources} --out-base {params.base} --code {input.code}",
+            " --n-sources {params.n_sources} --out-base {params.base}",
             rule="adversarial_examples",
+            code=True,
         )
 
 
@@ -143,4 +141,4 @@ rule security_curves:
         base=table_base,
         figure=figure_key,
     shell:
-        step(FIGURE, rule="security_curves")
+        step(FIGURE, rule="security_curves", code=True)

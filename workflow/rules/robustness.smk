@@ -53,7 +53,8 @@ rule robustness:
 # Robust accuracy against epsilon, standard and main distilled network, per method and norm.
 rule table_robustness_curves:
     input:
-        robustness_results("curves"),
+        results=robustness_results("curves"),
+        code=code_of("reporting", "outputs.robustness_tables", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/robustness_curves", ".csv", ".md", ".tex"),
@@ -70,15 +71,17 @@ rule table_robustness_curves:
         base=table_base,
     shell:
         step(
-            "cw-distillation table-robustness-curves --results {input} --out-base {params.base}",
+            "cw-distillation table-robustness-curves --results {input.results} --out-base {params.base}",
             rule="table_robustness_curves",
+            code=True,
         )
 
 
 # The loss x attack x temperature matrix, and each network's masking flags.
 rule table_robustness_matrix:
     input:
-        robustness_results("matrix"),
+        results=robustness_results("matrix"),
+        code=code_of("reporting", "outputs.robustness_tables", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/robustness_matrix", ".csv", ".md", ".tex"),
@@ -102,9 +105,10 @@ rule table_robustness_matrix:
         stronger_than=json.dumps(config["robustness"]["stronger_than"]),
     shell:
         step(
-            "cw-distillation table-robustness-matrix --results {input} --stronger-than {params.stronger_than:q}"
+            "cw-distillation table-robustness-matrix --results {input.results} --stronger-than {params.stronger_than:q}"
             " --out-base {params.base} --flags-base {params.flags_base}",
             rule="table_robustness_matrix",
+            code=True,
         )
 
 
@@ -129,4 +133,4 @@ rule robustness_curves:
         base=table_base,
         figure=figure_key,
     shell:
-        step(FIGURE, rule="robustness_curves")
+        step(FIGURE, rule="robustness_curves", code=True)

@@ -4,7 +4,8 @@
 # Test accuracy of every network (paper: MNIST 99.5%, CIFAR-10 80%).
 rule table_model_accuracy:
     input:
-        model_outputs(),
+        metrics=model_outputs(),
+        code=code_of("reporting", "outputs.model_tables", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/model_accuracy", ".csv", ".md", ".tex"),
@@ -21,19 +22,21 @@ rule table_model_accuracy:
         base=table_base,
     shell:
         step(
-            "cw-distillation table-accuracy --metrics {input} --out-base {params.base}",
+            "cw-distillation table-accuracy --metrics {input.metrics} --out-base {params.base}",
             rule="table_model_accuracy",
+            code=True,
         )
 
 
 # Size of the logits, standard vs distilled at the main T (Section VIII.A: 5.8 +- 6.4 vs 482 +- 457).
 rule table_logit_norms:
     input:
-        expand(
+        logits=expand(
             result("logits", ".npz"),
             dataset=DATASETS,
             model=["standard", f"distilled_T{MAIN_T}"],
         ),
+        code=code_of("reporting", "outputs.model_tables", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/logit_norms", ".csv", ".md", ".tex"),
@@ -50,15 +53,17 @@ rule table_logit_norms:
         base=table_base,
     shell:
         step(
-            "cw-distillation table-logits --logits {input} --out-base {params.base}",
+            "cw-distillation table-logits --logits {input.logits} --out-base {params.base}",
             rule="table_logit_norms",
+            code=True,
         )
 
 
 # Table IV: every attack on the standard networks.
 rule table4_undistilled:
     input:
-        table_inputs("standard"),
+        summaries=table_inputs("standard"),
+        code=code_of("reporting", "outputs.attack_tables", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/table4_undistilled", ".csv", ".md", ".tex"),
@@ -75,15 +80,17 @@ rule table4_undistilled:
         base=table_base,
     shell:
         step(
-            "cw-distillation table-attacks --table iv --summaries {input} --out-base {params.base}",
+            "cw-distillation table-attacks --table iv --summaries {input.summaries} --out-base {params.base}",
             rule="table4_undistilled",
+            code=True,
         )
 
 
 # Table VI: every attack on the distilled networks (main temperature).
 rule table6_distilled:
     input:
-        table_inputs(f"distilled_T{MAIN_T}"),
+        summaries=table_inputs(f"distilled_T{MAIN_T}"),
+        code=code_of("reporting", "outputs.attack_tables", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/table6_distilled", ".csv", ".md", ".tex"),
@@ -100,8 +107,9 @@ rule table6_distilled:
         base=table_base,
     shell:
         step(
-            "cw-distillation table-attacks --table vi --summaries {input} --out-base {params.base}",
+            "cw-distillation table-attacks --table vi --summaries {input.summaries} --out-base {params.base}",
             rule="table6_distilled",
+            code=True,
         )
 
 
@@ -113,6 +121,7 @@ rule table_fragility:
             dataset=DATASETS,
         ),
         results=fragility_results(),
+        code=code_of("reporting", "outputs.fragility_table", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/fragility", ".csv", ".md", ".tex"),
@@ -132,6 +141,7 @@ rule table_fragility:
             "cw-distillation table-fragility --reports {input.reports} --results {input.results}"
             " --out-base {params.base}",
             rule="table_fragility",
+            code=True,
         )
 
 
@@ -140,6 +150,9 @@ rule table_attack_statistics:
     input:
         results=statistics_results(),
         rules=workflow.source_path("../../src/cw_distillation/verdict_rules.yaml"),
+        code=code_of(
+            "reporting", "outputs.attack_statistics", "outputs.rules", "outputs.tables"
+        ),
     output:
         multiext(f"{OUTPUTS}/tables/attack_statistics", ".csv", ".md", ".tex"),
     log:
@@ -154,6 +167,7 @@ rule table_attack_statistics:
         step(
             "cw-distillation table-statistics --results {input.results} --out-base {params.base}",
             rule="table_attack_statistics",
+            code=True,
         )
 
 
@@ -161,6 +175,7 @@ rule table_attack_statistics:
 rule table_security_curves:
     input:
         results=statistics_results(),
+        code=code_of("reporting", "outputs.security_curves", "outputs.tables"),
     output:
         multiext(f"{OUTPUTS}/tables/security_curves", ".csv", ".md", ".tex"),
     log:
@@ -175,6 +190,7 @@ rule table_security_curves:
         step(
             "cw-distillation table-security --results {input.results} --out-base {params.base}",
             rule="table_security_curves",
+            code=True,
         )
 
 
@@ -183,6 +199,9 @@ rule table_temperature:
     input:
         metrics=sweep_models("json"),
         results=sweep_results(),
+        code=code_of(
+            "reporting", "outputs.temperature", "outputs.rules", "outputs.tables"
+        ),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/temperature", ".csv", ".md", ".tex"),
@@ -209,6 +228,7 @@ rule table_temperature:
             "cw-distillation table-temperature --dataset {params.dataset} --metrics {input.metrics}"
             " --results {input.results} --out-base {params.base}",
             rule="table_temperature",
+            code=True,
         )
 
 
@@ -220,6 +240,7 @@ rule table_transfer:
             f"{RESULTS}/transfer/{TRANSFER}/half_a_to_{{model}}.npz",
             model=["half_b", f"distilled_T{MAIN_T}"],
         ),
+        code=code_of("reporting", "transfer", "outputs.tables"),
     output:
         report(
             multiext(f"{OUTPUTS}/tables/transfer", ".csv", ".md", ".tex"),
@@ -240,6 +261,7 @@ rule table_transfer:
             "cw-distillation table-transfer --dataset {params.dataset} --source half_a"
             " --examples {input.examples} --predictions {input.predictions} --out-base {params.base}",
             rule="table_transfer",
+            code=True,
         )
 
 

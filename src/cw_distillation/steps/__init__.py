@@ -16,6 +16,9 @@ from cw_distillation.provenance import Step
 def add_step_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rule", help="workflow rule that runs this step (recorded in provenance)")
     parser.add_argument("--wildcards", default="", help="k=v,... of the rule (recorded in provenance)")
+    parser.add_argument("--code", nargs="*", default=[], type=Path,
+                        help="the code files that shape the outputs (recorded as inputs, so that audit names them "
+                        "when they change)")
 
 
 def step_for(args: argparse.Namespace, inputs: Sequence[str | Path], params: dict, **extra) -> Step:
@@ -23,7 +26,7 @@ def step_for(args: argparse.Namespace, inputs: Sequence[str | Path], params: dic
     return Step(
         command=args.command,
         params=params,
-        inputs=[Path(p) for p in inputs],
+        inputs=[Path(p) for p in [*inputs, *getattr(args, "code", [])]],
         rule=args.rule,
         wildcards=wildcards,
         **extra,

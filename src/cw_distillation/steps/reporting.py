@@ -342,7 +342,7 @@ def figure(args: argparse.Namespace) -> int:
         plot = plots.fig9_transfer_standard if args.figure == "fig9" else plots.fig10_transfer_distilled
         paths = plot(selected, base)
         inputs = [args.table]
-    _publish(paths, step_for(args, [*inputs, *args.code], {"figure": args.figure}))
+    _publish(paths, step_for(args, inputs, {"figure": args.figure}))
     return 0
 
 
@@ -380,7 +380,7 @@ def figure_examples(args: argparse.Namespace) -> int:
         title += f"; no {', '.join(absent)} among the {len(np.unique(result.image_index))} attacked images"
     grid_data = {"originals": originals, "adversarial": grid, "labels": labels, "success": success, "title": title}
     paths = plots.adversarial_examples({**grid_data, "class_names": names}, args.out_base)
-    _publish(paths, step_for(args, [args.result, args.data, *args.code], {"n_sources": args.n_sources}))
+    _publish(paths, step_for(args, [args.result, args.data], {"n_sources": args.n_sources}))
     return 0
 
 
@@ -568,7 +568,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--figure", required=True, choices=["fig8", "jsma_temperature", "fig9", "fig10", "security",
                                                             "robustness"], help="which figure")
     p.add_argument("--table", required=True, type=Path, help="the .csv it plots")
-    p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
     p.add_argument("--out-base", required=True, type=Path, help="the output path without its extensions")
     add_step_options(p)
     p.set_defaults(handler=figure)
@@ -578,7 +577,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data", required=True, type=Path, help="the prepared dataset (the source images)")
     p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="names its classes")
     p.add_argument("--n-sources", type=int, default=10, help="source rows: the first attacked image of each class")
-    p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
     p.add_argument("--out-base", required=True, type=Path, help="the output path without its extensions")
     add_step_options(p)
     p.set_defaults(handler=figure_examples)
