@@ -11,7 +11,7 @@ import logging
 from pathlib import Path
 
 from cw_distillation import provenance
-from cw_distillation.steps import add_step_options, step_for
+from cw_distillation.steps import add_step_options, publish, step_for
 
 log = logging.getLogger("cw_distillation")
 
@@ -43,7 +43,6 @@ def table_crosscheck(args: argparse.Namespace) -> int:
     from cw_distillation.attacks.result import AttackResult
     from cw_distillation.crosscheck import compare
     from cw_distillation.outputs.tables import write_table
-    from cw_distillation.steps.reporting import _publish
 
     if len(args.cw) != len(args.fmn):
         raise ValueError(f"--cw and --fmn: one C&W result per FMN result, got {len(args.cw)} and {len(args.fmn)}")
@@ -58,7 +57,7 @@ def table_crosscheck(args: argparse.Namespace) -> int:
                "pixel) and below it; gradient steps and seconds per pair of each (C&W: as stored, all its "
                "binary-search steps).")
     step = step_for(args, [*args.cw, *args.fmn], {"table": "fmn_vs_cw"})
-    _publish(write_table(rows, COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 

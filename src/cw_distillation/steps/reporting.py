@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
-from cw_distillation import provenance
 from cw_distillation.attacks import registry
-from cw_distillation.steps import add_step_options, step_for
-
-log = logging.getLogger("cw_distillation")
-
-
-def _publish(paths: list[Path], step) -> None:
-    for path in paths:
-        provenance.write_manifest(path, step)
-        log.info("wrote %s", path)
+from cw_distillation.steps import add_step_options, publish, step_for
 
 
 def table_accuracy(args: argparse.Namespace) -> int:
@@ -31,7 +21,7 @@ def table_accuracy(args: argparse.Namespace) -> int:
         "Test accuracy at T = 1 of every network (paper: MNIST 99.5%, CIFAR-10 80% for the standard "
         "networks, trained 50 epochs on the full training set)."
     )
-    _publish(write_table(rows, ACCURACY_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, ACCURACY_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -58,7 +48,7 @@ def table_logits(args: argparse.Namespace) -> int:
         "(abs_component). Paper (dataset not named; compared on MNIST): 5.8 +- 6.4 undistilled, "
         "482 +- 457 distilled at T = 100. closer_reading marks the reading nearer the paper's numbers."
     )
-    _publish(write_table(out, LOGIT_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(out, LOGIT_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -104,7 +94,7 @@ def table_attacks(args: argparse.Namespace) -> int:
     )
     markdown = Path(f"{args.out_base}.md")
     write_text_atomic(markdown, attack_tables.markdown_by_dataset(rows, datasets, caption))
-    _publish([*paths, markdown], step)
+    publish([*paths, markdown], step)
     return 0
 
 
@@ -126,7 +116,7 @@ def table_statistics(args: argparse.Namespace) -> int:
         "distilled / standard distance ratio on the (image, target) pairs attacked on both (paired bootstrap)."
     )
     step = step_for(args, args.results, {"table": "attack_statistics"})
-    _publish(write_table(rows, attack_statistics.STATISTIC_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, attack_statistics.STATISTIC_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -155,7 +145,7 @@ def table_security(args: argparse.Namespace) -> int:
                "attack broke within distance d (its own metric), at 41 distances from 0 to the largest successful "
                "distance of that dataset and metric; a failed pair is broken at no distance.")
     step = step_for(args, args.results, {"table": "security_curves"})
-    _publish(write_table(rows, security_curves.CURVE_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, security_curves.CURVE_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -184,7 +174,7 @@ def table_fragility(args: argparse.Namespace) -> int:
         "exactly 1.0). 'consistent' compares our success rate with the paper's outcome (fails: <= 10%, "
         "recovers: >= 50%)."
     )
-    _publish(write_table(rows, FRAGILITY_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, FRAGILITY_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -229,7 +219,7 @@ def table_temperature(args: argparse.Namespace) -> int:
         "per image, the same target for both) and the C&W L2 attack's mean distance to a random target, with the "
         "original distillation paper's JSMA success (MNIST: 91% at T = 1, 24% at T = 5, 0.5% at T = 100)."
     )
-    _publish(write_table(rows, TEMPERATURE_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, TEMPERATURE_COLUMNS, args.out_base, caption=caption), step)
     corr = correlation(rows, quantity="l2_mean", samples=[s for _, s in sorted(l2_samples, key=lambda e: e[0])])
     corr |= effect_sizes(l2_runs, bound=rules.load().bound(args.dataset, "l2"))
     caption = (
@@ -239,7 +229,7 @@ def table_temperature(args: argparse.Namespace) -> int:
         "the slope of the mean distance against log10 T as a fraction of the mean (change per tenfold T) on the "
         "pairs solved at every T, each with a paired bootstrap interval over images."
     )
-    _publish(write_table([corr], CORRELATION_COLUMNS, f"{args.out_base}_correlation", caption=caption), step)
+    publish(write_table([corr], CORRELATION_COLUMNS, f"{args.out_base}_correlation", caption=caption), step)
     return 0
 
 
@@ -255,7 +245,7 @@ def table_robustness_curves(args: argparse.Namespace) -> int:
                "per network, norm and method (attack: FGS, IGS, APGD; loss: ce the cross-entropy of F, ce_divT of "
                "F' = softmax(Z/T), margin the C&W margin on the logits, dlr APGD's DLR).")
     step = step_for(args, args.results, {"table": "robustness_curves"})
-    _publish(write_table(rows, robustness_tables.CURVE_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, robustness_tables.CURVE_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -271,13 +261,13 @@ def table_robustness_matrix(args: argparse.Namespace) -> int:
                "every distilled one (distillation temperature T), one column per loss (ce: cross-entropy of F; "
                "ce_divT: of F' = softmax(Z/T); margin: C&W margin on the logits; dlr: APGD's DLR), on the first N "
                "test images every one of these networks classifies correctly; untargeted.")
-    _publish(write_table(robustness_tables.matrix_rows(reports), robustness_tables.MATRIX_COLUMNS, args.out_base,
+    publish(write_table(robustness_tables.matrix_rows(reports), robustness_tables.MATRIX_COLUMNS, args.out_base,
                          caption=caption), step)
     caption = ("Masking flags per network, on the matrix's images: the fraction whose gradient of the cross-entropy "
                "of F (true label) is exactly 0 in float32, whose float32 softmax is exactly one-hot (and whose "
                "largest probability is exactly 1.0); per pair 'stronger > weaker (norm)', the images the stronger "
                "attack broke and the weaker left standing at the matrix's eps.")
-    _publish(write_table(robustness_tables.flag_rows(reports, pairs), robustness_tables.flag_columns(pairs),
+    publish(write_table(robustness_tables.flag_rows(reports, pairs), robustness_tables.flag_columns(pairs),
                          args.flags_base, caption=caption), step)
     return 0
 
@@ -334,7 +324,7 @@ def figure(args: argparse.Namespace) -> int:
         plot = plots.fig9_transfer_standard if args.figure == "fig9" else plots.fig10_transfer_distilled
         paths = plot(selected, base)
         inputs = [args.table]
-    _publish(paths, step_for(args, [*inputs, *args.code], {"figure": args.figure}))
+    publish(paths, step_for(args, [*inputs, *args.code], {"figure": args.figure}))
     return 0
 
 
@@ -372,7 +362,7 @@ def figure_examples(args: argparse.Namespace) -> int:
         title += f"; no {', '.join(absent)} among the {len(np.unique(result.image_index))} attacked images"
     grid_data = {"originals": originals, "adversarial": grid, "labels": labels, "success": success, "title": title}
     paths = plots.adversarial_examples({**grid_data, "class_names": names}, args.out_base)
-    _publish(paths, step_for(args, [args.result, args.data, *args.code], {"n_sources": args.n_sources}))
+    publish(paths, step_for(args, [args.result, args.data, *args.code], {"n_sources": args.n_sources}))
     return 0
 
 
@@ -405,7 +395,7 @@ def table_transfer(args: argparse.Namespace) -> int:
         "true label; among the source's successful examples; 95% Clopper-Pearson intervals."
     )
     step = step_for(args, [args.examples, *args.predictions], {"dataset": args.dataset, "source": args.source})
-    _publish(write_table(rows, columns, args.out_base, caption=caption), step)
+    publish(write_table(rows, columns, args.out_base, caption=caption), step)
     return 0
 
 
@@ -418,7 +408,7 @@ def report(args: argparse.Namespace) -> int:
     json_out = args.json_out or Path(args.out).with_name("verdicts.json")
     write_text_atomic(json_out, write_verdicts(verdicts))
     write_text_atomic(args.out, render(verdicts, config, Path(args.tables)))
-    _publish([args.out, json_out], step_for(args, args.inputs, {"profile": config["profile"]}))
+    publish([args.out, json_out], step_for(args, args.inputs, {"profile": config["profile"]}))
     return 0
 
 
@@ -438,7 +428,7 @@ def table_job_times(args: argparse.Namespace) -> int:
         "their median, largest and total wall time in seconds, and the largest resident memory (MB); the machine is "
         "in each table's provenance manifest."
     )
-    _publish(write_table(rows, JOB_TIME_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, JOB_TIME_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
