@@ -17,7 +17,7 @@ import time
 
 import numpy as np
 
-from cw_distillation.attacks.lbfgs import lbfgs
+from cw_distillation.attacks import lbfgs
 from cw_distillation.data.prepare import load_dataset
 from cw_distillation.models import load_model
 
@@ -39,7 +39,7 @@ def main() -> None:
     index, target, label = old["image_index"][:n], old["target"][:n], old["label"][:n]
     x = load_dataset(args.data)["x_test"][index]
     start = time.perf_counter()
-    new = lbfgs(model, x, target, label=label, image_index=index, objective="cw", kappa=args.kappa,
+    new = lbfgs.attack(model, x, target, label=label, image_index=index, objective="cw", kappa=args.kappa,
                 keep_best=args.keep_best)
     print(f"kappa {args.kappa:g}, keep_best {args.keep_best}: {time.perf_counter() - start:.0f} s")
     print(f"stored: {int(old['success'][:n].sum())}/{n} succeed, mean L2 {np.nanmean(old['l2'][:n]):.3f}")

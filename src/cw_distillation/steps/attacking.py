@@ -8,7 +8,6 @@ skipped and counted), with all 9 incorrect targets each, or one random target pe
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import time
@@ -24,9 +23,10 @@ from cw_distillation.steps import add_step_options, step_for
 log = logging.getLogger("cw_distillation")
 
 
-def _in_batches(fn, model, x, goal, kwargs: dict, batch_size: int, ckpt):
-    """``fn`` over consecutive batches of pairs, the finished ones checkpointed: the batches
-    are those the attack makes itself (``pairs.batches``), so the result is the one-call one."""
+def _in_batches(fn, model, x, target, kwargs: dict, batch_size: int, ckpt):
+    """``fn`` over consecutive batches of pairs (``target`` None: untargeted), the finished ones
+    checkpointed: the batches are those the attack makes itself (``pairs.batches``), so the
+    result is the one-call one."""
     import numpy as np
 
     from cw_distillation.attacks.pairs import batches
@@ -40,7 +40,7 @@ def _in_batches(fn, model, x, goal, kwargs: dict, batch_size: int, ckpt):
         if i < len(parts):
             continue
         sliced = {k: (v[rows] if k in per_pair else v) for k, v in kwargs.items()}
-        parts.append(fn(model, x[rows], goal[rows], **sliced))
+        parts.append(fn(model, x[rows], None if target is None else target[rows], **sliced))
         log.info("%s: %d of %d pairs done", ckpt.path.name.removesuffix(".checkpoint.npz").lstrip("."),
                  rows.stop, len(x))
         if ckpt.due() and rows.stop < len(x):  # the last batch is never checkpointed, so its meta is fresh
@@ -119,7 +119,7 @@ def attack(args: argparse.Namespace) -> int:
         image_index, target = images, None
     x = arrays["x_test"][image_index]
     label = arrays["y_test"][image_index]
-    fn = getattr(importlib.import_module(spec.module), spec.function)
+    fn = spec.attack
     log.info(
         "%s on %s: %d images (%d misclassified skipped), %d pairs, options %s",
         args.attack,
@@ -149,16 +149,13 @@ def attack(args: argparse.Namespace) -> int:
                     *([todo] if args.reuse is not None else [])),
         every_s=args.checkpoint_minutes * 60,
     )
-    goal = target if spec.targeted else label
-    kwargs = {"image_index": image_index[todo], "batch_size": args.batch_size, **options}
-    if spec.targeted:
-        kwargs["label"] = label[todo]
+    kwargs = {"label": label[todo], "image_index": image_index[todo], "batch_size": args.batch_size, **options}
+    todo_target = None if target is None else target[todo]
     result = None
     if todo.any() and spec.queued:  # the in-flight state of every pair is checkpointed
-        # goal is label, an array, when target is None (an untargeted attack)
-        result = fn(model, x[todo], goal[todo], checkpoint=ckpt, **kwargs)  # type: ignore[index]
+        result = fn(model, x[todo], todo_target, checkpoint=ckpt, **kwargs)
     elif todo.any():  # one batch of pairs at a time, as the attack itself batches them; finished batches are kept
-        result = _in_batches(fn, model, x[todo], goal[todo], kwargs, args.batch_size, ckpt)  # type: ignore[index]
+        result = _in_batches(fn, model, x[todo], todo_target, kwargs, args.batch_size, ckpt)
     if args.reuse is not None:
         result = _merge(reused, found, result, todo)
     wall = time.perf_counter() - t0
