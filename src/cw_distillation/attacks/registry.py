@@ -1,5 +1,6 @@
 """What an attack is, defined once: the function that runs it, whether it is targeted, the
-distance the paper reports it in, its name in the tables, and the variants Section VIII.A runs.
+distance the paper reports it in, its name in the tables, whether the paper runs it, and the
+variants Section VIII.A runs.
 
 Adding an attack touches four files: its module (one function, ``attack``); this one (its
 function in RUNNERS, its row group in TABLE_ATTACKS, in Table IV's order); the config schema
@@ -67,6 +68,7 @@ class TableAttack:
     options_key: str  # its section of the config's attacks:
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
     ours: bool = False  # one of C&W's attacks (Sec. V), not an earlier one
+    paper: bool = True  # the paper runs it: REPORT.md judges only such attacks against its claims
     variants: MappingProxyType = field(default_factory=lambda: MappingProxyType({"": ("plain", {})}))
 
 
@@ -108,6 +110,13 @@ METRIC = MappingProxyType({name: RUNNERS[a.runner].metric for name, a in TABLE_A
 DISPLAY = MappingProxyType({name: a.display for name, a in TABLE_ATTACKS.items()})
 UNTARGETED = frozenset(name for name, a in TABLE_ATTACKS.items() if not RUNNERS[a.runner].targeted)
 RANDOM_SUFFIX = "_random"  # one seeded random target per image (the temperature sweep)
+
+
+def in_paper(ours: bool) -> tuple[str, ...]:
+    """The table attacks the paper runs, C&W's (``ours``) or the earlier ones, in Table IV's
+    order: those whose rows REPORT.md judges against the paper's claims. Read at each call, so
+    an entry added (or marked) outside the paper is left out wherever the report asks."""
+    return tuple(name for name, a in TABLE_ATTACKS.items() if a.paper and a.ours == ours)
 
 
 def variant_names() -> dict[str, tuple[str, str]]:
