@@ -177,13 +177,13 @@ def _on_backend(config: dict, parts: dict) -> dict:
 
 
 def data_parts(config: dict, dataset: str) -> dict:
-    from cw_distillation.data.sources import OFFICIAL
+    from cw_distillation.datasets import DATASETS
 
     synthetic = config["data"]["synthetic"]
     source = (
         {"synthetic": {k: synthetic[k] for k in sorted(synthetic) if k != "enabled"}, "seed": config["seed"]}
         if synthetic["enabled"]
-        else {"payloads": [p.sha256 for p in OFFICIAL[dataset].payloads]}
+        else {"payloads": [p.sha256 for p in DATASETS[dataset].source.payloads]}
     )
     return {"kind": "data", "dataset": dataset, **source,
             "code": code_key(DATA_CODE, "data")}

@@ -17,6 +17,7 @@ from cw_distillation import provenance
 from cw_distillation.attacks.registry import RUNNERS
 from cw_distillation.checkpoint import Checkpoint, fingerprint
 from cw_distillation.checkpoint import attack_checkpoint as checkpoint_path
+from cw_distillation.datasets import NAMES
 from cw_distillation.files import atomic_path, jsonable, sha256_file, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 
@@ -365,7 +366,7 @@ def _nanmean(values) -> float | None:
 
 
 def _network_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset (its architecture)")
     p.add_argument("--data", required=True, type=Path, help="the prepared dataset (.npz)")
     p.add_argument("--model", required=True, type=Path, help="the attacked network (.keras)")
     p.add_argument("--n-images", type=int, required=True, help="the first test images it classifies correctly")
@@ -448,7 +449,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=transfer_attack)
 
     p = sub.add_parser("transfer-predict", help="a target network's predictions on transfer examples")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset (its architecture)")
     p.add_argument("--examples", required=True, type=Path, help="the source network's examples (.npz)")
     p.add_argument("--model", required=True, type=Path, help="the network they are tried on (.keras)")
     p.add_argument("--out", required=True, type=Path, help="its predictions on them (.npz)")

@@ -11,6 +11,7 @@ import logging
 from pathlib import Path
 
 from cw_distillation import provenance
+from cw_distillation.datasets import NAMES
 from cw_distillation.steps import add_step_options, publish, step_for
 
 log = logging.getLogger("cw_distillation")
@@ -63,7 +64,7 @@ def table_crosscheck(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("crosscheck", help="FMN on the (image, target) pairs of a stored C&W result (issue 35)")
-    p.add_argument("--dataset", required=True, help="the dataset the network was trained on (mnist, cifar10)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset the network was trained on")
     p.add_argument("--data", type=Path, required=True, help="the prepared dataset (results/<profile>/data/<d>.npz)")
     p.add_argument("--model", type=Path, required=True, help="the network the C&W result attacked")
     p.add_argument("--cw", type=Path, required=True, help="the stored C&W result (attacks/<d>/<network>/<norm>.npz)")

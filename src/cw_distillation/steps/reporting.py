@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from cw_distillation.attacks import registry
+from cw_distillation.datasets import DATASETS, NAMES
 from cw_distillation.steps import add_step_options, publish, step_for
 
 
@@ -333,7 +334,6 @@ def figure_examples(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cw_distillation.attacks.result import AttackResult
-    from cw_distillation.data.classes import CLASS_NAMES
     from cw_distillation.data.prepare import load_dataset
     from cw_distillation.outputs import plots
 
@@ -356,7 +356,7 @@ def figure_examples(args: argparse.Namespace) -> int:
         f"C&W {Path(args.result).stem.upper()} on the {network.replace('_', ' ')} network: "
         f"{done} of {len(images) * 9} targets reached\none source image per class, the first attacked"
     )
-    names = CLASS_NAMES[args.dataset]
+    names = DATASETS[args.dataset].class_names
     absent = [name for c, name in enumerate(names) if c not in set(result.label.tolist())]
     if absent:  # the first N images may hold no example of a class (MNIST's first 50: no 8)
         title += f"; no {', '.join(absent)} among the {len(np.unique(result.image_index))} attacked images"
@@ -524,7 +524,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=table_fragility)
 
     p = sub.add_parser("table-temperature", help="Section VIII.C table and the correlation of Fig. 8")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the sweep's dataset")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the sweep's dataset")
     p.add_argument("--metrics", nargs="+", required=True, type=Path, help="distilled_T<t>.json of the sweep")
     p.add_argument(
         "--results", nargs="+", required=True, type=Path, help="their l2_random, jsma_f_random and jsma_z_random .npz"
@@ -558,7 +558,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("figure-examples", help="grid of adversarial examples (sources x targets)")
     p.add_argument("--result", required=True, type=Path, help="an L2 attack .npz with all targets")
     p.add_argument("--data", required=True, type=Path, help="the prepared dataset (the source images)")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="names its classes")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="names its classes")
     p.add_argument("--n-sources", type=int, default=10, help="source rows: the first attacked image of each class")
     p.add_argument("--code", nargs="*", default=[], type=Path, help="plotting modules (recorded as inputs)")
     p.add_argument("--out-base", required=True, type=Path, help="the output path without its extensions")
@@ -566,7 +566,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=figure_examples)
 
     p = sub.add_parser("table-transfer", help="Section VIII.D table: transfer rates per kappa, with intervals")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the transfer experiment's dataset")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the transfer experiment's dataset")
     p.add_argument("--source", required=True, help="the network the examples were made on (half_a)")
     p.add_argument("--examples", required=True, type=Path, help="the high-confidence examples (.npz)")
     p.add_argument("--predictions", nargs="+", required=True, type=Path, help="each target network's predictions")
