@@ -20,7 +20,6 @@ not a promise: other processes on the machine and a different step count change 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import time
 from pathlib import Path
@@ -57,20 +56,21 @@ def jobs(config: dict, model: str) -> list[str]:
 
 
 def pairs_of(config: dict, model: str, variant: str, images: np.ndarray, labels: np.ndarray) -> tuple:
-    """(test image index, goal: the target, or the label of an untargeted attack) of each of the job's
-    pairs, as `cw-distillation attack` makes them from the first correctly classified test images."""
+    """(test image index, target; None for an untargeted attack) of each of the job's pairs, as
+    `cw-distillation attack` makes them from the first correctly classified test images."""
     attack, _, targets = plan.attack_spec(config, model, variant)
     n = plan.attack_images(config, config["datasets"][0], variant)
     if RUNNERS[attack].targeted:
         return evaluate.target_pairs(images[:n], labels[images[:n]], targets, config["seed"])
-    return images[:n], labels[images[:n]]
+    return images[:n], None
 
 
-def timed(fn, model, x: np.ndarray, goal: np.ndarray, k: int, per_pair: dict, options: dict):
+def timed(fn, model, x: np.ndarray, target: np.ndarray | None, k: int, per_pair: dict, options: dict):
     """(result, wall seconds) of the attack ``fn`` on the first k pairs (``per_pair``: arrays of one
-    entry per pair, cut to k like x and goal)."""
+    entry per pair, cut to k like x and target)."""
     t0 = time.perf_counter()
-    result = fn(model, x[:k], goal[:k], **{key: v[:k] for key, v in per_pair.items()}, **options)
+    result = fn(model, x[:k], None if target is None else target[:k], **{key: v[:k] for key, v in per_pair.items()},
+                **options)
     return result, time.perf_counter() - t0
 
 
@@ -104,17 +104,16 @@ def main() -> None:
     print("| job | pairs | measured | projected hours |\n|---|---|---|---|")
     for variant in args.only or jobs(config, name):
         attack, options, _ = plan.attack_spec(config, name, variant)
-        index, goal = pairs_of(config, name, variant, images, arrays["y_test"])
+        index, target = pairs_of(config, name, variant, images, arrays["y_test"])
         runner = RUNNERS[attack]
-        fn = getattr(importlib.import_module(runner.module), runner.function)
+        fn = runner.attack
         x, label = arrays["x_test"][index], arrays["y_test"][index]
 
-        # as `cw-distillation attack` calls it: the label goes to a targeted attack besides its target
-        common = {"image_index": index, **({"label": label} if runner.targeted else {})}
+        common = {"image_index": index, "label": label}  # as `cw-distillation attack` calls it
         if variant in OUR_ATTACKS:
             k = min(len(x), batch)
             short = {**options, **SHORT[attack](args.steps), "batch_size": k}
-            result, wall = timed(fn, model, x, goal, k, common, short)
+            result, wall = timed(fn, model, x, target, k, common, short)
             per_step = wall / float(np.sum(result.iterations))  # one pair's Adam step, in a batch of k
             steps = reference_steps(args.reference, args.reference_dataset, name, variant)
             hours = None if steps is None else per_step * steps * len(x) / 3600
@@ -122,7 +121,7 @@ def main() -> None:
                         f"{'?' if steps is None else f'{steps:.0f}'} steps per pair")
         else:
             k = min(len(x), args.pairs)
-            _, wall = timed(fn, model, x, goal, k, common, {**options, "batch_size": batch})
+            _, wall = timed(fn, model, x, target, k, common, {**options, "batch_size": batch})
             hours = wall / k * len(x) / 3600
             measured = f"{wall:.1f} s for {k} pairs"
         shown = "?" if hours is None else f"{hours:.3g}"

@@ -22,7 +22,8 @@ import cw_distillation.autodiff  # noqa: F401  (sets KERAS_BACKEND before keras 
 import keras
 import numpy as np
 
-from cw_distillation.models import architecture, build_model
+from cw_distillation.datasets import DATASETS
+from cw_distillation.models import build_model
 from cw_distillation.train import (
     TemperatureCrossEntropy,
     make_optimizer,
@@ -66,7 +67,7 @@ def main() -> None:
     args = ap.parse_args()
 
     rng = np.random.default_rng(0)
-    shape = architecture(args.dataset).input_shape
+    shape = DATASETS[args.dataset].shape
     x = rng.uniform(-0.5, 0.5, (args.n, *shape)).astype(np.float32)
     y = one_hot(rng.integers(0, 10, args.n))
     samples = args.n * args.epochs

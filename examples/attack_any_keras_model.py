@@ -20,7 +20,7 @@ import argparse
 import keras
 import numpy as np
 
-from cw_distillation.attacks import cw_l0, cw_l2, cw_linf, deepfool, gradient_sign, jsma, lbfgs
+from cw_distillation.attacks import cw_l0, cw_l2, cw_linf, deepfool, fgs, igs, jsma, lbfgs
 
 
 def synthetic_digits(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -71,11 +71,11 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, float]]:
         ),
         "C&W L0": lambda: cw_l0.attack(model, x, target, max_iterations=50 if quick else 1000),
         "C&W L-inf": lambda: cw_linf.attack(model, x, target, max_iterations=50 if quick else 1000),
-        "FGS": lambda: gradient_sign.fgs(model, x, target),
-        "IGS": lambda: gradient_sign.igs(model, x, target),
-        "JSMA-Z": lambda: jsma.jsma(model, x, target, variant="z", gamma=0.145),
-        "L-BFGS": lambda: lbfgs.lbfgs(model, x, target, search_steps=3 if quick else 10),
-        "DeepFool": lambda: deepfool.deepfool(model, x, y),
+        "FGS": lambda: fgs.attack(model, x, target),
+        "IGS": lambda: igs.attack(model, x, target),
+        "JSMA-Z": lambda: jsma.attack(model, x, target, variant="z", gamma=0.145),
+        "L-BFGS": lambda: lbfgs.attack(model, x, target, search_steps=3 if quick else 10),
+        "DeepFool": lambda: deepfool.attack(model, x, None, label=y),
     }
     summary = {}
     for name, run in runs.items():

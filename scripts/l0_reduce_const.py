@@ -23,6 +23,7 @@ import numpy as np
 from cw_distillation.attacks import cw_l0
 from cw_distillation.attacks.result import AttackResult
 from cw_distillation.data.prepare import load_dataset
+from cw_distillation.datasets import NAMES
 from cw_distillation.models import load_model
 
 
@@ -42,7 +43,7 @@ def main() -> None:
     parser.add_argument("--stored", required=True, type=Path, help="a stored C&W L0 result (.npz), reduce_const off")
     parser.add_argument("--model", required=True, type=Path, help="the network it attacked (.keras)")
     parser.add_argument("--data", required=True, type=Path, help="the prepared dataset (.npz)")
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
+    parser.add_argument("--dataset", default="mnist", choices=NAMES)
     parser.add_argument("--images", type=int, default=5, help="the stored result's first N images")
     parser.add_argument("--batch-size", type=int, default=45)
     parser.add_argument("--out", type=Path, help="JSON of the comparison")

@@ -17,8 +17,9 @@ import time
 
 import numpy as np
 
-from cw_distillation.attacks.lbfgs import lbfgs
+from cw_distillation.attacks import lbfgs
 from cw_distillation.data.prepare import load_dataset
+from cw_distillation.datasets import NAMES
 from cw_distillation.models import load_model
 
 
@@ -27,7 +28,7 @@ def main() -> None:
     parser.add_argument("--stored", required=True, help="a stored lbfgs_cw .npz (its pairs are rerun)")
     parser.add_argument("--model", required=True, help="the network it attacked (.keras)")
     parser.add_argument("--data", required=True, help="the prepared dataset (.npz)")
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
+    parser.add_argument("--dataset", default="mnist", choices=NAMES)
     parser.add_argument("--pairs", type=int, default=18, help="the first N pairs of the stored result")
     parser.add_argument("--kappa", type=float, default=0.0, help="margin of the C&W objective")
     parser.add_argument("--keep-best", action="store_true", help="keep the best successful evaluated point")
@@ -39,7 +40,7 @@ def main() -> None:
     index, target, label = old["image_index"][:n], old["target"][:n], old["label"][:n]
     x = load_dataset(args.data)["x_test"][index]
     start = time.perf_counter()
-    new = lbfgs(model, x, target, label=label, image_index=index, objective="cw", kappa=args.kappa,
+    new = lbfgs.attack(model, x, target, label=label, image_index=index, objective="cw", kappa=args.kappa,
                 keep_best=args.keep_best)
     print(f"kappa {args.kappa:g}, keep_best {args.keep_best}: {time.perf_counter() - start:.0f} s")
     print(f"stored: {int(old['success'][:n].sum())}/{n} succeed, mean L2 {np.nanmean(old['l2'][:n]):.3f}")

@@ -26,6 +26,7 @@ from keras import ops
 
 from cw_distillation.attacks.box import EPS_L2, from_tanh_space, to_tanh_space
 from cw_distillation.attacks.cw_batch import adam_step, fresh_adam, target_and_other
+from cw_distillation.datasets import NAMES
 from cw_distillation.steps.attacking import network_and_images
 from cw_distillation.transfer import transfer_pairs
 
@@ -34,7 +35,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="the workflow's prepared <dataset>.npz")
     ap.add_argument("--model", required=True, help="the source network (.keras)")
-    ap.add_argument("--dataset", default="mnist", choices=["mnist", "cifar10"])
+    ap.add_argument("--dataset", default="mnist", choices=NAMES)
     ap.add_argument("--n-images", type=int, default=100)
     ap.add_argument("--targets", default="random", choices=["all", "random"])
     ap.add_argument("--seed", type=int, default=0)

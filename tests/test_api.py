@@ -16,7 +16,7 @@ import pytest
 from conftest import REPO
 
 from cw_distillation.api import entries, run
-from cw_distillation.attacks import cw_l2, gradient_sign
+from cw_distillation.attacks import cw_l2, fgs
 
 CW = {"binary_search_steps": 3, "max_iterations": 60, "initial_const": 1.0}
 
@@ -42,7 +42,7 @@ def test_a_model_on_0_1_attacked_through_run_matches_the_module_on_the_box(image
     x, y = images
     target = (y + 1) % 4
     ours = run("fgs", model_on(0, 1), x, y, target=target, bounds=(0, 1))
-    direct = gradient_sign.fgs(model_on(-0.5, 0.5), x - 0.5, target, label=y)
+    direct = fgs.attack(model_on(-0.5, 0.5), x - 0.5, target, label=y)
     np.testing.assert_array_equal(ours.success, direct.success)
     np.testing.assert_allclose(ours.linf, direct.linf, rtol=1e-5)
     np.testing.assert_allclose(ours.x_adv[ours.success], direct.x_adv[direct.success] + 0.5, atol=1e-6)

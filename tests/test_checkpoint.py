@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from test_cw_l2 import conv_model, pairs_on
 
-from cw_distillation.attacks import cw_l0, cw_l2, cw_linf, gradient_sign
+from cw_distillation.attacks import cw_l0, cw_l2, cw_linf, fgs
 from cw_distillation.checkpoint import Checkpoint
 from cw_distillation.steps.attacking import _in_batches
 
@@ -85,12 +85,12 @@ def test_earlier_attacks_resume_from_their_finished_batches(tmp_path, monkeypatc
     model = conv_model(1)
     x, target = pairs_on(model, 3, 3, seed=3)
     kwargs = {"image_index": np.repeat([0, 1, 2], 3), "batch_size": 4, "grid_steps": 20}
-    whole = gradient_sign.fgs(model, x, target, **kwargs)
+    whole = fgs.attack(model, x, target, **kwargs)
     path = tmp_path / "ckpt.npz"
     with monkeypatch.context() as m:
         crash_after_first_save(m)
         with pytest.raises(Killed):
-            _in_batches(gradient_sign.fgs, model, x, target, kwargs, 4, Checkpoint(path, "job", every_s=0))
-    resumed = _in_batches(gradient_sign.fgs, model, x, target, kwargs, 4, Checkpoint(path, "job", every_s=0))
+            _in_batches(fgs.attack, model, x, target, kwargs, 4, Checkpoint(path, "job", every_s=0))
+    resumed = _in_batches(fgs.attack, model, x, target, kwargs, 4, Checkpoint(path, "job", every_s=0))
     same(resumed, whole)
     np.testing.assert_array_equal(resumed.image_index, whole.image_index)

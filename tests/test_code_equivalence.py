@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
-
 import yaml
-from conftest import REPO
+from conftest import load_script
 
 from cw_distillation import store
 
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("prove", REPO / "scripts/prove_code_equivalence.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+PROVE = "scripts/prove_code_equivalence.py"
 
 
 def test_results_are_sorted_by_the_kind_the_store_keys_them_by():
-    prove = load_script()
+    prove = load_script(PROVE)
     assert prove.kind_of("attacks/mnist/standard/l2.npz") == "attack:l2"
     assert prove.kind_of("attacks/mnist/distilled_T1/l2_random.json") == "attack:l2"
     assert prove.kind_of("attacks/mnist/distilled_T100/jsma_f_divT.npz") == "attack:jsma"
@@ -31,7 +24,7 @@ def test_results_are_sorted_by_the_kind_the_store_keys_them_by():
 
 
 def test_only_changed_kinds_with_evidence_are_recorded_once(tmp_path, monkeypatch):
-    prove = load_script()
+    prove = load_script(PROVE)
     monkeypatch.setattr(prove, "EQUIVALENCES", tmp_path / "code_equivalences.yaml")
     old = {"model": "a" * 64, "attack:l2": "b" * 64, "attack:fgs": "c" * 64}
     new = {"model": "d" * 64, "attack:l2": "b" * 64, "attack:fgs": "e" * 64}

@@ -9,7 +9,8 @@ import keras
 import numpy as np
 import pytest
 
-from cw_distillation.attacks.deepfool import STEP_EPSILON, deepfool
+from cw_distillation.attacks import deepfool
+from cw_distillation.attacks.deepfool import STEP_EPSILON
 from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
@@ -19,7 +20,7 @@ DISTILLATION_T = 100.0
 @pytest.mark.parametrize("output", ["logits", "softmax"])
 def test_deepfool_changes_the_class_on_an_undistilled_toy(output, toy):
     model, x, y = toy
-    result = deepfool(model, x, y, output=output)
+    result = deepfool.attack(model, x, label=y, output=output)
     assert result.success.all()
     assert result.x_adv.min() >= -0.5 and result.x_adv.max() <= 0.5
     assert np.all(predict_class(model, result.x_adv) != y)
@@ -41,15 +42,15 @@ def test_deepfool_matches_the_closed_form_on_a_linear_model():
     gaps = np.abs(bias[others] - bias[original])
     norms = np.linalg.norm(weights[:, others] - weights[:, [original]], axis=0)
     expected = (1 + 0.02) * (np.min(gaps / norms) + STEP_EPSILON)
-    result = deepfool(model, x, np.array([original]), overshoot=0.02)
+    result = deepfool.attack(model, x, label=np.array([original]), overshoot=0.02)
     assert result.iterations[0] == 1
     assert result.l2[0] == pytest.approx(expected, rel=1e-4)
 
 
 def test_deepfool_on_logits_is_blind_to_their_scale(toy):
     model, x, y = toy
-    plain = deepfool(model, x, y)
-    scaled = deepfool(scale_logits(model, DISTILLATION_T), x, y)
+    plain = deepfool.attack(model, x, label=y)
+    scaled = deepfool.attack(scale_logits(model, DISTILLATION_T), x, label=y)
     assert scaled.success.all()
     np.testing.assert_allclose(scaled.l2, plain.l2, rtol=1e-3)
 
@@ -57,8 +58,8 @@ def test_deepfool_on_logits_is_blind_to_their_scale(toy):
 def test_deepfool_on_softmax_fails_on_scaled_logits_until_they_are_divided_by_T(toy):
     model, x, y = toy
     distilled_like = scale_logits(model, DISTILLATION_T)
-    stuck = deepfool(distilled_like, x, y, output="softmax")
+    stuck = deepfool.attack(distilled_like, x, label=y, output="softmax")
     assert not stuck.success.any()
     assert np.all(stuck.iterations == 0)
-    fixed = deepfool(distilled_like, x, y, output="softmax", output_temperature=DISTILLATION_T)
+    fixed = deepfool.attack(distilled_like, x, label=y, output="softmax", output_temperature=DISTILLATION_T)
     assert fixed.success.all()

@@ -11,7 +11,7 @@ from conftest import REPO
 from cw_distillation.attacks.result import AttackResult
 from cw_distillation.cli import main
 from cw_distillation.config import ConfigError, load_schema, validate_config
-from cw_distillation.data.classes import CLASS_NAMES
+from cw_distillation.datasets import DATASETS
 from cw_distillation.outputs import plots
 from cw_distillation.outputs.temperature import TEMPERATURE_COLUMNS, temperature_rows
 
@@ -54,7 +54,7 @@ def test_cifar10_grid_shows_one_image_per_class_named_by_its_class(tmp_path, mon
     args = ["figure-examples", "--dataset", "cifar10", "--result", str(result), "--data", str(data)]
     assert main([*args, "--n-sources", str(n_sources), "--out-base", str(tmp_path / "grid")]) == 0
     (images,) = shown
-    assert list(images["class_names"]) == list(CLASS_NAMES["cifar10"])
+    assert list(images["class_names"]) == list(DATASETS["cifar10"].class_names)
     assert [images["class_names"][c] for c in images["labels"]] == ["automobile", "cat", "ship"][: len(rows)]
     assert len(images["originals"]) == len(rows)
     assert "no airplane, bird, deer, dog, frog, horse, truck among the 4 attacked images" in images["title"]
@@ -64,9 +64,9 @@ def test_cifar10_grid_shows_one_image_per_class_named_by_its_class(tmp_path, mon
 
 
 def test_class_names_are_ten_per_dataset_in_label_order():
-    assert CLASS_NAMES["mnist"] == tuple("0123456789")
-    assert len(CLASS_NAMES["cifar10"]) == 10 and CLASS_NAMES["cifar10"][0] == "airplane"
-    assert CLASS_NAMES["cifar10"][8] == "ship"
+    assert DATASETS["mnist"].class_names == tuple("0123456789")
+    assert len(DATASETS["cifar10"].class_names) == 10 and DATASETS["cifar10"].class_names[0] == "airplane"
+    assert DATASETS["cifar10"].class_names[8] == "ship"
 
 
 def test_temperature_rows_carry_each_temperatures_interval_over_images():

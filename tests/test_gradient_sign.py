@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from conftest import every_other_target
 
-from cw_distillation.attacks.gradient_sign import fgs, igs
+from cw_distillation.attacks import fgs, igs
 from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
@@ -26,13 +26,13 @@ def pairs(toy):
 @pytest.fixture(scope="module")
 def fgs_result(toy, pairs):
     x, target, label = pairs
-    return fgs(toy[0], x, target, label=label)
+    return fgs.attack(toy[0], x, target, label=label)
 
 
 @pytest.fixture(scope="module")
 def igs_result(toy, pairs):
     x, target, label = pairs
-    return igs(toy[0], x, target, label=label, step_size=0.01)
+    return igs.attack(toy[0], x, target, label=label, step_size=0.01)
 
 
 @pytest.mark.parametrize("attack", ["fgs_result", "igs_result"])
@@ -63,7 +63,7 @@ def test_fgs_eps_search_finds_the_success_boundary(toy, pairs, fgs_result):
     assert np.mean(predict_class(model, shrunk) == target[hit]) < 0.5
 
 
-@pytest.mark.parametrize("attack", [fgs, partial(igs, step_size=0.01)], ids=["fgs", "igs"])
+@pytest.mark.parametrize("attack", [fgs.attack, partial(igs.attack, step_size=0.01)], ids=["fgs", "igs"])
 def test_gradient_sign_fails_on_scaled_logits_until_they_are_divided_by_T(attack, toy, pairs):
     x, target, label = pairs
     distilled_like = scale_logits(toy[0], DISTILLATION_T)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from conftest import every_other_target
 
-from cw_distillation.attacks.jsma import _best_pairs, jsma
+from cw_distillation.attacks import jsma
+from cw_distillation.attacks.jsma import _best_pairs
 from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
@@ -31,7 +32,7 @@ def pairs(toy):
 @pytest.mark.parametrize("variant", ["z", "f"])
 def test_jsma_reaches_the_target_on_an_undistilled_toy(variant, toy, pairs):
     model, (x, target, label) = toy[0], pairs
-    result = jsma(model, x, target, label=label, variant=variant, gamma=GAMMA)
+    result = jsma.attack(model, x, target, label=label, variant=variant, gamma=GAMMA)
     assert result.success.mean() >= MOST
     np.testing.assert_array_equal(result.success, predict_class(model, result.x_adv) == target)
     changed = result.x_adv != x
@@ -42,7 +43,7 @@ def test_jsma_reaches_the_target_on_an_undistilled_toy(variant, toy, pairs):
 
 def test_jsma_changes_at_most_gamma_of_the_pixels(toy, pairs):
     x, target, label = pairs
-    result = jsma(toy[0], x, target, label=label, gamma=0.2)
+    result = jsma.attack(toy[0], x, target, label=label, gamma=0.2)
     assert result.iterations.max() <= np.floor(0.2 * 36 / 2)
     assert np.all(result.l0[result.success] <= 0.2 * 36)
 
@@ -50,10 +51,10 @@ def test_jsma_changes_at_most_gamma_of_the_pixels(toy, pairs):
 def test_jsma_f_refuses_to_change_anything_once_logits_are_scaled_by_T(toy, pairs):
     x, target, label = pairs
     distilled_like = scale_logits(toy[0], DISTILLATION_T)
-    result = jsma(distilled_like, x, target, label=label, variant="f", gamma=GAMMA)
+    result = jsma.attack(distilled_like, x, target, label=label, variant="f", gamma=GAMMA)
     assert not result.success.any()
     assert np.all(result.iterations == 0)
-    fixed = jsma(
+    fixed = jsma.attack(
         distilled_like, x, target, label=label, variant="f", gamma=GAMMA,
         output_temperature=DISTILLATION_T,
     )
@@ -64,8 +65,8 @@ def test_jsma_z_picks_the_same_pixels_when_logits_are_scaled(toy, pairs):
     """Scaling alone does not break JSMA-Z: its failure on distilled networks (Section VIII.A)
     comes from how distillation reshapes the logits, not from their size."""
     x, target, label = pairs
-    plain = jsma(toy[0], x, target, label=label, gamma=GAMMA)
-    scaled = jsma(scale_logits(toy[0], DISTILLATION_T), x, target, label=label, gamma=GAMMA)
+    plain = jsma.attack(toy[0], x, target, label=label, gamma=GAMMA)
+    scaled = jsma.attack(scale_logits(toy[0], DISTILLATION_T), x, target, label=label, gamma=GAMMA)
     np.testing.assert_array_equal(plain.x_adv, scaled.x_adv)
 
 
@@ -123,8 +124,8 @@ def test_jsma_by_default_has_no_cap_as_the_papers_table_iv_implies(toy, pairs):
     explicitly capped run reaches, and at least one more on the toy (whose cap at 14.5% is 4
     pixels)."""
     x, target, label = pairs
-    default = jsma(toy[0], x, target, label=label)
-    capped = jsma(toy[0], x, target, label=label, gamma=0.145)
+    default = jsma.attack(toy[0], x, target, label=label)
+    capped = jsma.attack(toy[0], x, target, label=label, gamma=0.145)
     assert default.meta["max_pair_steps"] == 36 // 2
     assert np.all(default.success[capped.success])
     assert default.success.sum() > capped.success.sum()

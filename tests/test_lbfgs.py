@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from conftest import every_other_target
 
-from cw_distillation.attacks.lbfgs import lbfgs
+from cw_distillation.attacks import lbfgs
 from cw_distillation.attacks.pairs import predict_class
 from cw_distillation.fragility import scale_logits
 
@@ -31,7 +31,7 @@ def distilled_like(toy):
 @pytest.fixture(scope="module")
 def standard_result(toy, pairs):
     x, target, label = pairs
-    return lbfgs(toy[0], x, target, label=label, **FAST)
+    return lbfgs.attack(toy[0], x, target, label=label, **FAST)
 
 
 def test_lbfgs_reaches_every_target_on_an_undistilled_toy(toy, pairs, standard_result):
@@ -43,7 +43,7 @@ def test_lbfgs_reaches_every_target_on_an_undistilled_toy(toy, pairs, standard_r
 
 def test_lbfgs_with_cross_entropy_fails_on_scaled_logits_without_moving(pairs, distilled_like):
     x, target, label = pairs
-    result = lbfgs(distilled_like, x, target, label=label, **FAST)
+    result = lbfgs.attack(distilled_like, x, target, label=label, **FAST)
     assert not result.success.any()
     np.testing.assert_array_equal(result.x_adv, x)
 
@@ -53,10 +53,10 @@ def test_lbfgs_with_the_cw_objective_succeeds_on_scaled_logits(pairs, distilled_
     # At kappa = 0 the minimiser lies on the decision boundary, where the argmax is a tie that
     # float rounding decides (27 of 27 pairs on the Intel CPUs we ran before, 19 on an AMD
     # EPYC): it recovers as the paper says (the fragility table's threshold, >= 50%) ...
-    result = lbfgs(distilled_like, x, target, label=label, objective="cw", **FAST)
+    result = lbfgs.attack(distilled_like, x, target, label=label, objective="cw", **FAST)
     assert result.success.mean() >= 0.5
     # ... and with a margin to win by, every pair succeeds on every CPU.
-    result = lbfgs(distilled_like, x, target, label=label, objective="cw", kappa=1.0, **FAST)
+    result = lbfgs.attack(distilled_like, x, target, label=label, objective="cw", kappa=1.0, **FAST)
     assert result.success.all()
 
 
@@ -64,7 +64,7 @@ def test_lbfgs_on_logits_divided_by_T_matches_the_undistilled_attack(
     pairs, distilled_like, standard_result
 ):
     x, target, label = pairs
-    result = lbfgs(
+    result = lbfgs.attack(
         distilled_like, x, target, label=label, output_temperature=DISTILLATION_T,
         **FAST,
     )
@@ -77,7 +77,7 @@ def test_joint_problem_finds_the_same_distances_as_per_pair_runs(toy, pairs, sta
     not a different attack; the default (standard_result) is one problem per pair."""
     assert standard_result.meta["pairs_per_problem"] == 1
     x, target, label = (a[::7] for a in pairs)
-    joint = lbfgs(toy[0], x, target, label=label, **FAST, pairs_per_problem=len(x))
+    joint = lbfgs.attack(toy[0], x, target, label=label, **FAST, pairs_per_problem=len(x))
     assert joint.success.all()
     np.testing.assert_allclose(joint.l2, standard_result.l2[::7], rtol=0.1)
 
@@ -100,10 +100,10 @@ def test_lbfgs_with_the_cw_objective_keeps_the_closest_successful_point_it_evalu
         return result
 
     monkeypatch.setattr(scipy.optimize, "minimize", last_point_fails)
-    kept = lbfgs(distilled_like, x, target, label=label, objective="cw", **FAST)
+    kept = lbfgs.attack(distilled_like, x, target, label=label, objective="cw", **FAST)
     assert kept.meta["keep_best"] is True
     assert kept.success.all()
-    last_only = lbfgs(distilled_like, x, target, label=label, objective="cw", keep_best=False, **FAST)
+    last_only = lbfgs.attack(distilled_like, x, target, label=label, objective="cw", keep_best=False, **FAST)
     assert not last_only.success.any()
     # the cross-entropy attack, as published, judges the solver's result alone
-    assert "keep_best" not in lbfgs(distilled_like, x[:1], target[:1], label=label[:1], **FAST).meta
+    assert "keep_best" not in lbfgs.attack(distilled_like, x[:1], target[:1], label=label[:1], **FAST).meta

@@ -5,6 +5,8 @@ import json
 import pytest
 from conftest import REPO
 
+from cw_distillation.attacks import registry
+from cw_distillation.attacks.registry import TableAttack
 from cw_distillation.cli import main
 from cw_distillation.config import workflow_config
 from cw_distillation.outputs.report import FAILS, HOLDS, INCONCLUSIVE, NOT_AT_SCALE, build_report, build_verdicts, scale
@@ -149,3 +151,27 @@ def test_not_at_scale_keeps_the_number_in_the_full_reports(tmp_path):
                 ["dataset", "model", "test_accuracy", "test_images"], tmp_path / "model_accuracy", formats=("csv",))
     row = row_of(build_report(tmp_path, config("mnist10")), "test accuracy of the standard network")
     assert f"**{NOT_AT_SCALE}**" in row and "99.0%" in row and "10 epochs" in row
+
+
+@pytest.mark.parametrize("paper", [True, False], ids=["in the paper", "outside the paper"])
+def test_an_attack_the_registry_marks_outside_the_paper_gets_no_judged_row(tmp_path, monkeypatch, paper):
+    """Two attacks added to the registry, one of ours and an earlier one, with numbers that would
+    be judged (one far from the paper's): marked outside the paper, REPORT.md judges neither."""
+    monkeypatch.setitem(registry.TABLE_ATTACKS, "ead", TableAttack("l2", "EAD", "l2", ours=True, paper=paper))
+    monkeypatch.setitem(registry.TABLE_ATTACKS, "square", TableAttack("fgs", "Square", "fgs", paper=paper))
+    monkeypatch.setattr(registry, "METRIC", {**registry.METRIC, "ead": "l2", "square": "linf"})
+    tables(tmp_path, [
+        stat("distilled", "ead", "distance", "average", 2.9, 2.8, 3.1),
+        stat("distilled", "ead", "pair_success", None, 0.5, 0.4, 0.6, n=50, k=25),
+        stat("standard", "square", "image_success", "best", 0.1, 0.05, 0.2, metric="linf"),
+    ], table6=[{**l2_row()[0], "attack": "ead", "name": "EAD"}],
+        table4=[{"attack": "square", "name": "Square", "metric": "linf", "mnist_images": 50,
+                 "mnist_best_success": 0.1, "mnist_best_mean": 0.2, "mnist_best_paper_success": 1.0,
+                 "mnist_best_paper_mean": 0.1}])
+    rows = build_verdicts(tmp_path, config("mnist10"))["rows"]
+    judged = {r["claim"] for r in rows if r["verdict"] in (HOLDS, FAILS, INCONCLUSIVE)
+              and ("EAD" in r["claim"] or "Square" in r["claim"])}
+    if paper:
+        assert any("EAD" in c for c in judged) and any("Square" in c for c in judged), judged
+    else:
+        assert judged == set()

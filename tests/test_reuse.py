@@ -10,14 +10,14 @@ import numpy as np
 import pytest
 from conftest import every_other_target
 
-from cw_distillation.attacks.jsma import jsma
+from cw_distillation.attacks import jsma
 from cw_distillation.attacks.result import AttackResult
 from cw_distillation.steps.attacking import _merge, _reused_rows
 
 
 def run(model, x, y, images):
     xs, target, label = every_other_target(x[images], y[images])
-    return jsma(model, xs, target, label=label, image_index=np.repeat(images, 9), gamma=0.5)
+    return jsma.attack(model, xs, target, label=label, image_index=np.repeat(images, 9), gamma=0.5)
 
 
 def test_a_job_that_takes_over_another_image_sets_pairs_equals_a_fresh_run(toy, tmp_path):

@@ -1,7 +1,6 @@
 """The SLURM profile without a cluster: Snakemake accepts it, and `make test-slurm`'s comparison of two
 runs' outputs (scripts/slurm/test_slurm.py) tells wall-clock fields from real differences."""
 
-import importlib.util
 import io
 import json
 import subprocess
@@ -10,16 +9,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-from conftest import REPO
+from conftest import REPO, load_script
 
 BIN = Path(sys.executable).parent
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("cw_test_slurm_script", REPO / "scripts/slurm/test_slurm.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+SCRIPT = "scripts/slurm/test_slurm.py"
 
 
 def test_snakemake_accepts_the_slurm_profile(tmp_path):
@@ -65,7 +58,7 @@ def write_run(root: Path, accuracy: float, seconds: float, date: str) -> None:
 
 
 def test_wall_clock_fields_are_the_only_differences_allowed(tmp_path):
-    script = load_script()
+    script = load_script(SCRIPT)
     write_run(tmp_path / "a", accuracy=0.5, seconds=1.0, date="2026-01-01@00:00:00")
     write_run(tmp_path / "b", accuracy=0.5, seconds=2.0, date="2026-01-02@00:00:00")
     write_run(tmp_path / "c", accuracy=0.6, seconds=1.0, date="2026-01-01@00:00:00")

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
+from conftest import load_script
 
-from conftest import REPO
-
-
-def script():
-    spec = importlib.util.spec_from_file_location("cw_verify_outputs", REPO / "scripts/verify_outputs.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+SCRIPT = "scripts/verify_outputs.py"
 
 
 def test_a_profile_without_a_committed_store_or_config_is_refused_by_name(capsys):
-    verify = script()
+    verify = load_script(SCRIPT)
     assert verify.main(["quick"]) == 2
     assert "store/quick: no store committed" in capsys.readouterr().err
     assert verify.main(["no_such_profile"]) == 2
@@ -32,5 +25,5 @@ localrule restore:
 rule table_iv:
     output: paper_outputs/p/tables/table4.csv
 """
-    assert script().missing_jobs(plan) == [
+    assert load_script(SCRIPT).missing_jobs(plan) == [
         "attack: results/p/attacks/mnist/standard/l2.npz, results/p/attacks/mnist/standard/l2.json"]

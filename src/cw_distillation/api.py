@@ -27,13 +27,14 @@ any store key.
 
 from __future__ import annotations
 
-import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import keras
 import numpy as np
 
+from cw_distillation.attacks import apgd, fmn
 from cw_distillation.attacks.registry import RUNNERS, TABLE_ATTACKS
 from cw_distillation.attacks.result import AttackResult
 
@@ -44,9 +45,8 @@ BOX = (-0.5, 0.5)  # what every attack module works on
 class Entry:
     """How ``run`` calls one attack."""
 
-    module: str
-    function: str
-    targeted: bool  # takes a target; False: takes the labels and is untargeted
+    attack: Callable[..., AttackResult]
+    targeted: bool  # takes a target; False: untargeted only (DeepFool)
     native_untargeted: bool  # takes target=None itself
     metric: str  # the distance the closest success is chosen in
     fixed: dict[str, Any]
@@ -55,12 +55,12 @@ class Entry:
 def entries() -> dict[str, Entry]:
     """Every attack ``run`` knows, the paper's from the registry."""
     table = {
-        name: Entry(RUNNERS[a.runner].module, RUNNERS[a.runner].function, RUNNERS[a.runner].targeted,
-                    False, RUNNERS[a.runner].metric, dict(a.fixed))
+        name: Entry(RUNNERS[a.runner].attack, RUNNERS[a.runner].targeted, not RUNNERS[a.runner].targeted,
+                    RUNNERS[a.runner].metric, dict(a.fixed))
         for name, a in TABLE_ATTACKS.items()
     }
-    table["apgd"] = Entry("cw_distillation.attacks.apgd", "attack", True, True, "linf", {})
-    table["fmn"] = Entry("cw_distillation.attacks.fmn", "attack", True, True, "l2", {})
+    table["apgd"] = Entry(apgd.attack, True, True, "linf", {})
+    table["fmn"] = Entry(fmn.attack, True, True, "l2", {})
     return table
 
 
@@ -89,15 +89,12 @@ def run(
     width, centre = hi - lo, (lo + hi) / 2
     inner = model if (lo, hi) == BOX else _on_box(model, x.shape[1:], width, centre)
     x_box = np.clip((x - centre) / width, *BOX).astype(np.float32)
-    fn = getattr(importlib.import_module(entry.module), entry.function)
     opts = {**entry.fixed, **options}
-    if not entry.targeted:
-        result = fn(inner, x_box, y, **opts)
-    elif target is not None or entry.native_untargeted:
+    if target is not None or entry.native_untargeted:
         goal = None if target is None else np.asarray(target).astype(np.int64).reshape(-1)
-        result = fn(inner, x_box, goal, label=y, **opts)
+        result = entry.attack(inner, x_box, goal, label=y, **opts)
     else:
-        result = _closest_over_targets(fn, inner, x_box, y, entry.metric, opts)
+        result = _closest_over_targets(entry.attack, inner, x_box, y, entry.metric, opts)
     return _to_bounds(result, model, x, x_box, y, lo, hi, untargeted=target is None)
 
 

@@ -85,12 +85,12 @@ def _on(w: Wildcards, **fields: str) -> dict[str, str]:
 
 def _data_settings(config: dict, w: Wildcards) -> dict[str, Any]:
     """The synthetic generator's settings and seed, or the SHA-256 of each official payload."""
-    from cw_distillation.data.sources import OFFICIAL
+    from cw_distillation.datasets import DATASETS
 
     synthetic = config["data"]["synthetic"]
     if synthetic["enabled"]:
         return {"synthetic": {k: synthetic[k] for k in sorted(synthetic) if k != "enabled"}, "seed": config["seed"]}
-    return {"payloads": [p.sha256 for p in OFFICIAL[w["dataset"]].payloads]}
+    return {"payloads": [p.sha256 for p in DATASETS[w["dataset"]].source.payloads]}
 
 
 def training_split(config: dict, dataset: str) -> dict[str, Any]:

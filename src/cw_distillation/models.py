@@ -8,7 +8,6 @@ Inputs are ``x: (N, H, W, C) float32 in [-0.5, 0.5]``.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import cw_distillation.autodiff  # noqa: F401  (sets KERAS_BACKEND before keras loads)
@@ -17,33 +16,10 @@ import cw_distillation.autodiff  # noqa: F401  (sets KERAS_BACKEND before keras 
 import keras
 import numpy as np
 
+from cw_distillation import datasets
 from cw_distillation.files import atomic_path
 
-
-@dataclass(frozen=True)
-class Architecture:
-    """Table I hyperparameters of one network."""
-
-    input_shape: tuple[int, int, int]
-    conv_filters: tuple[int, int, int, int]
-    dense_units: int
-    n_params: int  # checked by tests and by ``load_model``
-
-
-ARCHITECTURES: dict[str, Architecture] = {
-    "mnist": Architecture((28, 28, 1), (32, 32, 64, 64), 200, n_params=312_202),
-    "cifar10": Architecture((32, 32, 3), (64, 64, 128, 128), 256, n_params=1_147_978),
-}
 N_CLASSES = 10
-
-
-def architecture(dataset: str) -> Architecture:
-    try:
-        return ARCHITECTURES[dataset]
-    except KeyError:
-        raise ValueError(
-            f"unknown dataset {dataset!r}: expected one of {sorted(ARCHITECTURES)}"
-        ) from None
 
 
 def _seed(seed: int | None, offset: int) -> int | None:
@@ -59,7 +35,8 @@ def build_model(dataset: str, *, seed: int | None = None) -> keras.Model:
     default (Glorot-uniform kernels, zero biases), as in the reference code; ``seed`` makes
     it (and the dropout masks) reproducible.
     """
-    arch = architecture(dataset)
+    spec = datasets.spec(dataset)
+    arch = spec.architecture
     f1, f2, f3, f4 = arch.conv_filters
 
     def conv(filters: int, name: str, k: int) -> keras.layers.Conv2D:
@@ -82,7 +59,7 @@ def build_model(dataset: str, *, seed: int | None = None) -> keras.Model:
 
     return keras.Sequential(
         [
-            keras.Input(shape=arch.input_shape, dtype="float32", name="image"),
+            keras.Input(shape=spec.shape, dtype="float32", name="image"),
             conv(f1, "conv1", 1),
             conv(f2, "conv2", 2),
             keras.layers.MaxPooling2D((2, 2), name="pool1"),
@@ -102,8 +79,8 @@ def build_model(dataset: str, *, seed: int | None = None) -> keras.Model:
 def dataset_of(model: keras.Model) -> str:
     """Which Table I architecture ``model`` has, from its input shape and parameter count."""
     shape = tuple(model.input_shape[1:])
-    for name, arch in ARCHITECTURES.items():
-        if shape == arch.input_shape and model.count_params() == arch.n_params:
+    for name, spec in datasets.DATASETS.items():
+        if shape == spec.shape and model.count_params() == spec.architecture.n_params:
             return name
     raise ValueError(
         f"model {model.name!r} (input {shape}, {model.count_params()} parameters) "
@@ -140,7 +117,7 @@ def load_model(path: str | os.PathLike[str], dataset: str) -> keras.Model:
     corrupt file or a different architecture, so a wrong path fails loudly, not later.
     """
     path = Path(path)
-    arch = architecture(dataset)
+    spec = datasets.spec(dataset)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: model file not found")
     try:
@@ -148,10 +125,10 @@ def load_model(path: str | os.PathLike[str], dataset: str) -> keras.Model:
     except Exception as err:
         raise ValueError(f"{path}: not a readable .keras model ({err})") from err
     shape = tuple(model.input_shape[1:])
-    if shape != arch.input_shape or model.count_params() != arch.n_params:
+    if shape != spec.shape or model.count_params() != spec.architecture.n_params:
         raise ValueError(
-            f"{path}: expected the {dataset} network (input {arch.input_shape}, "
-            f"{arch.n_params} parameters), found input {shape}, "
+            f"{path}: expected the {dataset} network (input {spec.shape}, "
+            f"{spec.architecture.n_params} parameters), found input {shape}, "
             f"{model.count_params()} parameters"
         )
     if tuple(model.output_shape[1:]) != (N_CLASSES,):

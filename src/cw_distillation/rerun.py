@@ -175,7 +175,7 @@ def rows_to_rerun(drawn: np.ndarray, image_index: np.ndarray, attack: str, optio
     default) a pair aborts with its image's run of pairs, so every pair of that run."""
     from cw_distillation.attacks.registry import RUNNERS
 
-    coupled = (RUNNERS[attack].module == "cw_distillation.attacks.cw_l2"
+    coupled = (RUNNERS[attack].attack.module == "cw_distillation.attacks.cw_l2"
                and options.get("abort_early", True) and options.get("abort_scope", "image") == "image")
     if not coupled:
         return drawn
@@ -188,20 +188,15 @@ def rerun_pairs(model, arrays: dict, stored, rows: np.ndarray, parts: dict):
     """The attack its record names, on rows ``rows`` of the stored result: the same images,
     targets, options and batch size as ``steps.attacking.attack`` passes, success re-checked
     by the network's argmax as that step does."""
-    import importlib
-
     from cw_distillation.attacks.registry import RUNNERS
     from cw_distillation.models import predict_logits
 
     spec = RUNNERS[parts["attack"]]
-    fn = getattr(importlib.import_module(spec.module), spec.function)
     image_index, target, label = stored.image_index[rows], stored.target[rows], stored.label[rows]
     if not np.array_equal(arrays["y_test"][image_index], label):
         raise EntryError("its labels differ from the prepared test set's for the same images (another --data?)")
-    kwargs = {"image_index": image_index, "batch_size": parts["batch_size"], **parts["options"]}
-    if spec.targeted:
-        kwargs["label"] = label
-    result = fn(model, arrays["x_test"][image_index], target if spec.targeted else label, **kwargs)
+    kwargs = {"label": label, "image_index": image_index, "batch_size": parts["batch_size"], **parts["options"]}
+    result = spec.attack(model, arrays["x_test"][image_index], target if spec.targeted else None, **kwargs)
     final = predict_logits(model, result.x_adv).argmax(1)
     result.success = final == result.target if spec.targeted else final != result.label
     return result

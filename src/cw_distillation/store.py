@@ -58,10 +58,11 @@ ROBUSTNESS_CODE = ("cw_distillation.steps.robustness", "cw_distillation.robustne
 
 
 def attack_module(attack: str) -> str:
-    """The module of an attack, as the registry names it (steps/attacking.py loads it by name)."""
+    """The module of an attack, as the registry names it (steps/attacking.py imports it only
+    when the attack runs, so its code is followed from here)."""
     from cw_distillation.attacks.registry import RUNNERS
 
-    return RUNNERS[attack].module
+    return RUNNERS[attack].attack.module
 
 
 # ------------------------------------------------------------------ code digests

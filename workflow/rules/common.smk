@@ -14,6 +14,7 @@ from cw_distillation.config import (
     read_yaml,
     validate_config,
 )
+from cw_distillation.datasets import NAMES as KNOWN_DATASETS
 from cw_distillation.plan import t_name
 from cw_distillation.provenance import config_digest
 from cw_distillation.provenance import prune as prune_lineage
@@ -60,7 +61,7 @@ shell.prefix(
 
 
 wildcard_constraints:
-    dataset="mnist|cifar10",
+    dataset="|".join(KNOWN_DATASETS),  # src/cw_distillation/datasets.py
     temperature=r"[0-9]+(\.[0-9]+)?",
     half="a|b",
     model=r"[A-Za-z0-9_.]+",

@@ -35,11 +35,12 @@ from cw_distillation.attacks.result import AttackResult
 STEP_EPSILON = 1e-4  # the reference code's addition to each step's length, for stability
 
 
-def deepfool(
+def attack(
     model: keras.Model,
     x: np.ndarray,
-    label: np.ndarray,
+    target: None = None,
     *,
+    label: np.ndarray | None = None,
     image_index: np.ndarray | None = None,
     output: Literal["logits", "softmax"] = "logits",
     output_temperature: float = 1.0,
@@ -49,7 +50,9 @@ def deepfool(
 ) -> AttackResult:
     """Untargeted DeepFool on images x with true labels.
 
-    x: (N, H, W, C) float32 in [-0.5, 0.5]; label, image_index: (N,) int.
+    x: (N, H, W, C) float32 in [-0.5, 0.5]; target: None (DeepFool has no target; the argument
+    keeps every attack's signature). label, image_index: (N,) int (default: the model's class
+    of x, 0..N-1).
     output: "logits" linearises Z (the original); "softmax" linearises F' = softmax(Z / T).
     output_temperature: T for output="softmax" (the paper's divide-by-T fix).
     overshoot: the final perturbation is (1 + overshoot) times the accumulated steps.
@@ -64,8 +67,10 @@ def deepfool(
     The result's target is -1 (untargeted). iterations: linearisation steps.
     """
     assert output in ("logits", "softmax"), f"output must be 'logits' or 'softmax': {output!r}"
-    target = np.full(len(x), -1, np.int64)
-    x, _, label, image_index = check_pairs(model, x, target, label, image_index)
+    if target is not None:
+        raise ValueError("target: DeepFool is untargeted; pass the true labels as label=")
+    none = np.full(len(x), -1, np.int64)  # the result's target: none
+    x, _, label, image_index = check_pairs(model, x, none, label, image_index)
     jacobian = _output_and_jacobian_fn(model, output, output_temperature)
     x_adv, seconds = x.copy(), np.zeros(len(x))
     iterations = np.zeros(len(x), dtype=np.int64)
@@ -95,7 +100,7 @@ def deepfool(
         "overshoot": overshoot, "max_iter": max_iter,
     }
     return attack_result(
-        model, x, x_adv, target, label, image_index, iterations, seconds, meta, untargeted=True
+        model, x, x_adv, none, label, image_index, iterations, seconds, meta, untargeted=True
     )
 
 

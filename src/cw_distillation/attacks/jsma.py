@@ -36,7 +36,7 @@ PAIR_SEARCH_ELEMENTS = 2**25  # images per pair-search chunk: n * P^2 stays unde
 CANDIDATES = (256, 1024)  # feature-set sizes of the pruned pair searches, tried in turn (see _best_pairs)
 
 
-def jsma(
+def attack(
     model: keras.Model,
     x: np.ndarray,
     target: np.ndarray,

@@ -42,7 +42,7 @@ from cw_distillation.attacks.result import AttackResult
 from cw_distillation.progress import Progress
 
 
-def lbfgs(
+def attack(
     model: keras.Model,
     x: np.ndarray,
     target: np.ndarray,

@@ -1,7 +1,7 @@
 """What every attack on (image, target) pairs shares: input checks, the model's class, and
 the AttackResult contract (success judged by the model at T = 1, failed pairs keep x).
 
-The earlier attacks (gradient_sign, jsma, lbfgs, deepfool) build their results here; the
+The earlier attacks (fgs, igs, jsma, lbfgs, deepfool) build their results here; the
 C&W attacks have their own batched machinery in cw_batch and the same contract in its finish().
 """
 

@@ -1,24 +1,54 @@
 """What an attack is, defined once: the function that runs it, whether it is targeted, the
-distance the paper reports it in, its name in the tables, and the variants Section VIII.A runs.
+distance the paper reports it in, its name in the tables, whether the paper runs it, and the
+variants Section VIII.A runs.
 
-Adding an attack touches four files: its module; this one (its function in RUNNERS, its row
-group in TABLE_ATTACKS, in Table IV's order); the config schema (its options, and its name in
-the enums, which tests/test_registry.py checks against this file); a test.
+Adding an attack touches four files: its module (one function, ``attack``); this one (its
+function in RUNNERS, its row group in TABLE_ATTACKS, in Table IV's order); the config schema
+(its options, and its name in the enums, which tests/test_registry.py checks against this
+file); a test.
 """
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cw_distillation.attacks.result import AttackResult
+
+
+@dataclass(frozen=True)
+class AttackFunction:
+    """The ``attack`` function of an attack module, imported when it is first called.
+
+    A reference by name rather than the function itself, for two reasons. Importing an attack
+    module imports Keras and TensorFlow (seconds), and this registry is read where no attack
+    runs: the command line's options and ``--help``, the workflow's plan, the store's keys.
+    And the store's key of an attack's results covers the code of its own module
+    (``store.attack_module`` reads ``module``): were this file to import every attack module,
+    a change to one attack would change the keys of all the others' results.
+    """
+
+    module: str  # e.g. "cw_distillation.attacks.cw_l2"
+
+    @property
+    def function(self) -> Callable[..., AttackResult]:
+        return importlib.import_module(self.module).attack
+
+    def __call__(self, *args: Any, **kwargs: Any) -> AttackResult:
+        return self.function(*args, **kwargs)
 
 
 @dataclass(frozen=True)
 class Runner:
-    """An attack function, as `cw-distillation attack --attack <name>` runs it."""
+    """An attack function, as `cw-distillation attack --attack <name>` runs it: every one is
+    called ``attack(model, x, target, *, label=None, image_index=None, batch_size=..., **options)``,
+    target None for an untargeted attack."""
 
-    module: str
-    function: str
+    attack: AttackFunction
     targeted: bool
     metric: str  # the distance the paper reports it in
     queued: bool = False  # C&W: a queue of pairs whose in-flight state is checkpointed (cw_batch)
@@ -37,7 +67,8 @@ class TableAttack:
     display: str
     options_key: str  # its section of the config's attacks:
     fixed: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
-    ours: bool = False
+    ours: bool = False  # one of C&W's attacks (Sec. V), not an earlier one
+    paper: bool = True  # the paper runs it: REPORT.md judges only such attacks against its claims
     variants: MappingProxyType = field(default_factory=lambda: MappingProxyType({"": ("plain", {})}))
 
 
@@ -45,14 +76,14 @@ class TableAttack:
 PLAIN_AND_DIVT = MappingProxyType({"": ("plain", {}), "_divT": ("divide_by_T", {})})  # type: ignore[var-annotated]
 
 RUNNERS: dict[str, Runner] = {
-    "l2": Runner("cw_distillation.attacks.cw_l2", "attack", True, "l2", queued=True),
-    "l0": Runner("cw_distillation.attacks.cw_l0", "attack", True, "l0", queued=True),
-    "linf": Runner("cw_distillation.attacks.cw_linf", "attack", True, "linf", queued=True),
-    "fgs": Runner("cw_distillation.attacks.gradient_sign", "fgs", True, "linf"),
-    "igs": Runner("cw_distillation.attacks.gradient_sign", "igs", True, "linf"),
-    "jsma": Runner("cw_distillation.attacks.jsma", "jsma", True, "l0"),
-    "lbfgs": Runner("cw_distillation.attacks.lbfgs", "lbfgs", True, "l2"),
-    "deepfool": Runner("cw_distillation.attacks.deepfool", "deepfool", False, "l2"),
+    "l2": Runner(AttackFunction("cw_distillation.attacks.cw_l2"), True, "l2", queued=True),
+    "l0": Runner(AttackFunction("cw_distillation.attacks.cw_l0"), True, "l0", queued=True),
+    "linf": Runner(AttackFunction("cw_distillation.attacks.cw_linf"), True, "linf", queued=True),
+    "fgs": Runner(AttackFunction("cw_distillation.attacks.fgs"), True, "linf"),
+    "igs": Runner(AttackFunction("cw_distillation.attacks.igs"), True, "linf"),
+    "jsma": Runner(AttackFunction("cw_distillation.attacks.jsma"), True, "l0"),
+    "lbfgs": Runner(AttackFunction("cw_distillation.attacks.lbfgs"), True, "l2"),
+    "deepfool": Runner(AttackFunction("cw_distillation.attacks.deepfool"), False, "l2"),
 }
 
 # Table IV's order: grouped by distance metric, ours first.
@@ -79,6 +110,13 @@ METRIC = MappingProxyType({name: RUNNERS[a.runner].metric for name, a in TABLE_A
 DISPLAY = MappingProxyType({name: a.display for name, a in TABLE_ATTACKS.items()})
 UNTARGETED = frozenset(name for name, a in TABLE_ATTACKS.items() if not RUNNERS[a.runner].targeted)
 RANDOM_SUFFIX = "_random"  # one seeded random target per image (the temperature sweep)
+
+
+def in_paper(ours: bool) -> tuple[str, ...]:
+    """The table attacks the paper runs, C&W's (``ours``) or the earlier ones, in Table IV's
+    order: those whose rows REPORT.md judges against the paper's claims. Read at each call, so
+    an entry added (or marked) outside the paper is left out wherever the report asks."""
+    return tuple(name for name, a in TABLE_ATTACKS.items() if a.paper and a.ours == ours)
 
 
 def variant_names() -> dict[str, tuple[str, str]]:

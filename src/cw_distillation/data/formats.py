@@ -1,4 +1,5 @@
-"""Parsers for the two official formats: MNIST's IDX and CIFAR-10's binary records."""
+"""Parsers for the two official formats, MNIST's IDX and CIFAR-10's binary records, and a reader
+per format that turns a folder of verified payloads into the four arrays (``READERS``)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,33 @@ def parse_cifar_binary(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
         raise FormatError(f"{path}: label {int(y.max())} out of range 0-9")
     x = records[:, 1:].reshape(-1, *CIFAR_SHAPE).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(x), y
+
+
+def read_idx(raw_dir: Path) -> dict[str, np.ndarray]:
+    """MNIST's four IDX files (train/t10k images and labels), images given a channel axis."""
+    arrays = {
+        "x_train": parse_idx(raw_dir / "train-images-idx3-ubyte")[..., None],
+        "y_train": parse_idx(raw_dir / "train-labels-idx1-ubyte"),
+        "x_test": parse_idx(raw_dir / "t10k-images-idx3-ubyte")[..., None],
+        "y_test": parse_idx(raw_dir / "t10k-labels-idx1-ubyte"),
+    }
+    for split in ("train", "test"):
+        if len(arrays[f"x_{split}"]) != len(arrays[f"y_{split}"]):
+            raise FormatError(f"{raw_dir}: MNIST {split} images and labels differ in count")
+    return arrays
+
+
+def read_cifar_binary(raw_dir: Path) -> dict[str, np.ndarray]:
+    """CIFAR-10's five training batches and its test batch."""
+    train = [parse_cifar_binary(raw_dir / f"data_batch_{i}.bin") for i in range(1, 6)]
+    x_test, y_test = parse_cifar_binary(raw_dir / "test_batch.bin")
+    return {
+        "x_train": np.concatenate([x for x, _ in train]),
+        "y_train": np.concatenate([y for _, y in train]),
+        "x_test": x_test,
+        "y_test": y_test,
+    }
+
+
+# A dataset's format (``datasets.Dataset.format``) -> the reader of its payloads' folder.
+READERS = {"idx": read_idx, "cifar_binary": read_cifar_binary}

@@ -149,16 +149,14 @@ CIFAR10 = DatasetSource(
     ),
 )
 
-OFFICIAL = {"mnist": MNIST, "cifar10": CIFAR10}
-
-
 def source_for(dataset: str, registry: str | Path | None = None) -> DatasetSource:
-    """The official source, or one read from a registry file (synthetic data for tests)."""
+    """The official source (``datasets.DATASETS``), or one read from a registry file
+    (synthetic data for tests)."""
+    from cw_distillation import datasets  # it imports this module's sources
+
     if registry is not None:
         src = DatasetSource.from_json(Path(registry).read_text())
         if src.name != dataset:
             raise ValueError(f"registry {registry} describes {src.name!r}, not {dataset!r}")
         return src
-    if dataset not in OFFICIAL:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {', '.join(OFFICIAL)}")
-    return OFFICIAL[dataset]
+    return datasets.spec(dataset).source

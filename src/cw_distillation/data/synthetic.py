@@ -14,16 +14,15 @@ from pathlib import Path
 
 import numpy as np
 
+from cw_distillation import datasets
 from cw_distillation.data.sources import Archive, DatasetSource, Payload
 from cw_distillation.files import sha256_file, write_text_atomic
-
-SHAPES = {"mnist": (28, 28, 1), "cifar10": (32, 32, 3)}
 
 
 def make_images(dataset: str, n: int, rng: np.random.Generator, templates: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(x: (n, H, W, C) uint8, y: (n,) uint8), classes balanced and shuffled."""
     y = rng.permutation(np.arange(n) % 10).astype(np.uint8)
-    noise = rng.uniform(0, 90, size=(n, *SHAPES[dataset]))
+    noise = rng.uniform(0, 90, size=(n, *datasets.spec(dataset).shape))
     x = np.clip(templates[y] * 165 + noise, 0, 255).astype(np.uint8)
     return x, y
 
@@ -40,16 +39,15 @@ def cifar_bytes(x: np.ndarray, y: np.ndarray) -> bytes:
 
 def write_mirror(out_dir: str | Path, dataset: str, *, n_train: int, n_test: int, seed: int) -> Path:
     """Write a mirror folder ``out_dir/<dataset>/`` and its registry; return the registry path."""
-    if dataset not in SHAPES:
-        raise ValueError(f"unknown dataset {dataset!r}")
+    spec = datasets.spec(dataset)
     rng = np.random.default_rng(seed)
-    templates = (rng.random((10, *SHAPES[dataset])) > 0.6).astype(np.float64)
+    templates = (rng.random((10, *spec.shape)) > 0.6).astype(np.float64)
     x_train, y_train = make_images(dataset, n_train, rng, templates)
     x_test, y_test = make_images(dataset, n_test, rng, templates)
     folder = Path(out_dir) / dataset
     folder.mkdir(parents=True, exist_ok=True)
     payloads: list[tuple[str, bytes]] = []
-    if dataset == "mnist":
+    if spec.format == "idx":
         payloads = [
             ("train-images-idx3-ubyte", idx_bytes(x_train[..., 0])),
             ("train-labels-idx1-ubyte", idx_bytes(y_train)),
@@ -62,7 +60,7 @@ def write_mirror(out_dir: str | Path, dataset: str, *, n_train: int, n_test: int
         payloads.append(("test_batch.bin", cifar_bytes(x_test, y_test)))
     archives = []
     for name, data in payloads:
-        if dataset == "mnist":  # gzip-wrapped like the official archives (mtime 0: reproducible bytes)
+        if spec.format == "idx":  # gzip-wrapped like the official archives (mtime 0: reproducible bytes)
             with open(folder / f"{name}.gz", "wb") as fh, gzip.GzipFile(fileobj=fh, mode="wb", mtime=0) as gz:
                 gz.write(data)
             (folder / name).write_bytes(data)
@@ -73,7 +71,7 @@ def write_mirror(out_dir: str | Path, dataset: str, *, n_train: int, n_test: int
             (folder / name).write_bytes(data)
             payload = Payload(name, sha256_file(folder / name), len(data))
             archives.append(Archive(name, (), None, "raw", (payload,)))
-    if dataset == "cifar10":  # one archive of six payloads, like the official tar
+    if spec.format == "cifar_binary":  # one archive of six payloads, like the official tar
         archives = [
             Archive(
                 "cifar-10-binary.tar.gz",

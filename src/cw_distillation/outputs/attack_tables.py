@@ -13,10 +13,10 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 from cw_distillation.attacks import registry
+from cw_distillation.datasets import NAMES
 from cw_distillation.evaluate import CASES
 from cw_distillation.reference import lookup
 
-DATASETS = ("mnist", "cifar10")
 # Table order, metrics and names from the registry (grouped by distance metric, ours first, as Table IV).
 ATTACK_METRIC = dict(registry.METRIC)
 ATTACK_NAMES = dict(registry.DISPLAY)
@@ -28,7 +28,7 @@ FIELDS = ("mean", "success", "paper_mean", "paper_success")
 Summary = Mapping[str, Mapping[str, Mapping[str, Any]]]  # evaluate.best_average_worst's return value
 
 
-def attack_columns(datasets: Sequence[str] = DATASETS) -> list[str]:
+def attack_columns(datasets: Sequence[str] = NAMES) -> list[str]:
     """attack, name, metric, then per dataset: <ds>_images and <ds>_<case>_<field> for every case."""
     columns = ["attack", "name", "metric"]
     for ds in datasets:
@@ -75,7 +75,7 @@ def summary_cases(summary: Mapping[str, Any]) -> Summary | None:
 def attack_rows(
     summaries: Mapping[tuple[str, str], Summary | None],
     table: Literal["iv", "vi"],
-    datasets: Sequence[str] = DATASETS,
+    datasets: Sequence[str] = NAMES,
     attacks: Sequence[str] | None = None,
 ) -> list[dict[str, Any]]:
     """One row per attack, keys ``attack_columns(datasets)``.

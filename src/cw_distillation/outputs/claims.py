@@ -25,7 +25,6 @@ from cw_distillation.reference import lookup
 
 NOT_AT_SCALE, MISSING, SHOWN = "not run at this scale", "not run", "shown"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_AT_SCALE, MISSING, SHOWN)
-OURS = ("l0", "l2", "linf")
 CASES = ("best", "average", "worst")
 README_DEVIATIONS = "README, Deviations"
 

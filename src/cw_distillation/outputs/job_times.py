@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from cw_distillation.outputs.attack_tables import DATASETS
+from cw_distillation.datasets import NAMES
 
 JOB_TIME_COLUMNS = ["job_kind", "jobs", "median_s", "max_s", "total_s", "max_rss_mb", "slowest_job"]
 
@@ -24,7 +24,7 @@ def job_kind(name: str) -> str:
     """The rule part of a benchmark file's stem: attack_mnist_standard_l2 -> attack, train_mnist_init -> train_init."""
     parts = name.split("_")
     for i, part in enumerate(parts):
-        if part in DATASETS:
+        if part in NAMES:
             kind = "_".join(parts[:i]) or name
             rest = parts[i + 1 :]
             # training jobs differ by role (standard, init, teacher, distilled, half): keep it

@@ -17,6 +17,7 @@ from matplotlib import patheffects
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import NullFormatter
 
+from cw_distillation.datasets import display
 from cw_distillation.outputs.figures import PALETTE, REFERENCE_STYLE, STYLE, new_figure, save_figure
 from cw_distillation.reference import lookup
 
@@ -94,9 +95,9 @@ def _error_bars(
 
 def _fig8_title(dataset: str, rho: float, interval: tuple[float | None, float | None] | None, points: int) -> str:
     if points < 3:  # two points always give rho = +-1: say so rather than print it
-        title = f"{_dataset_name(dataset)}: ρ not meaningful with {points} temperatures"
+        title = f"{display(dataset)}: ρ not meaningful with {points} temperatures"
     else:
-        title = f"{_dataset_name(dataset)}: ρ = {rho:.2f}"
+        title = f"{display(dataset)}: ρ = {rho:.2f}"
     if points >= 3 and interval is not None and all(v is not None and np.isfinite(v) for v in interval):
         title += f" (95% CI {interval[0]:.2f} to {interval[1]:.2f})"
     if dataset == "mnist":
@@ -166,7 +167,7 @@ def jsma_success_vs_temperature(
         _log_temperature_axis(ax, temps)
         ax.set_ylabel("JSMA success probability")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(f"{_dataset_name(dataset)}: JSMA against the distillation temperature")
+        ax.set_title(f"{display(dataset)}: JSMA against the distillation temperature")
         ax.legend(loc="best")
         return save_figure(fig, base)
 
@@ -372,10 +373,6 @@ def _mark_failed(ax, height: int, width: int) -> None:
     )
 
 
-def _dataset_name(dataset: str) -> str:
-    return {"mnist": "MNIST", "cifar10": "CIFAR-10"}.get(dataset, dataset)
-
-
 def security_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list[Path]:
     """The fraction of pairs broken within distance d against d: one row of panels per dataset,
     one panel per metric, each attack in its colour, the standard network solid and the
@@ -401,6 +398,6 @@ def security_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel({"l0": "L0 (pixels)", "l2": "L2", "linf": "L∞"}[metric] + " distance d (log scale)")
             ax.set_ylabel("pairs broken within d")
-            ax.set_title(f"{_dataset_name(dataset)}, {metric}", fontsize="medium")
+            ax.set_title(f"{display(dataset)}, {metric}", fontsize="medium")
             ax.legend(fontsize="xx-small", loc="lower right")
     return save_figure(fig, base)

@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from cw_distillation.attacks import registry
 from cw_distillation.outputs import beyond
 from cw_distillation.outputs import rules as rules_file
 from cw_distillation.outputs.claims import (
@@ -39,6 +40,7 @@ __all__ = ["FAILS", "HOLDS", "INCONCLUSIVE", "MISSING", "NOT_AT_SCALE", "SHOWN",
 
 
 QUALITATIVE_EPOCHS = 2
+BUDGET = ("binary_search_steps", "max_iterations")  # the options that set an attack's budget
 
 
 def trained(config: dict, dataset: str) -> bool:
@@ -61,14 +63,11 @@ def scale(config: dict) -> dict[str, Any]:
         and training["batch_size"] == lookup("models.training.batch_size")
     )
     defaults = lookup("attack_defaults")
-    paper_attacks = all(
-        attacks[name][key] == defaults[name][key]
-        for name, keys in {
-            "l2": ("binary_search_steps", "max_iterations"),
-            "l0": ("max_iterations",),
-            "linf": ("max_iterations",),
-        }.items()
-        for key in keys
+    paper_attacks = all(  # our attacks' budgets: the released code's search steps and iterations
+        attacks[registry.TABLE_ATTACKS[name].options_key][key] == defaults[name][key]
+        for name in registry.in_paper(ours=True)
+        for key in BUDGET
+        if key in defaults.get(name, {})  # reference_results.yaml: the released code's settings
     )
     return {
         # Distillation's effects (large logits, saturated softmax) need trained networks: every training

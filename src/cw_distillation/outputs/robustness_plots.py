@@ -11,9 +11,8 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.lines import Line2D
 
+from cw_distillation.datasets import display
 from cw_distillation.outputs.figures import STYLE, new_figure, save_figure
-
-DATASET_NAMES = {"mnist": "MNIST", "cifar10": "CIFAR-10"}
 
 
 def robustness_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> list[Path]:
@@ -48,7 +47,7 @@ def robustness_curves(rows: Sequence[Mapping[str, Any]], base: str | Path) -> li
                 ax.set_xlabel(f"{name} budget ε (inputs in [-0.5, 0.5])")
                 ax.set_ylabel("robust accuracy")
                 images = int(max((r["images"] for r in rows if r["dataset"] == dataset), default=0))
-                ax.set_title(f"{DATASET_NAMES.get(dataset, dataset)}, {name}, {images} images", fontsize="medium")
+                ax.set_title(f"{display(dataset)}, {name}, {images} images", fontsize="medium")
         handles = [Line2D([], [], color=colours[m], linewidth=widths[m], label=m) for m in methods]
         handles += [Line2D([], [], color="black", linestyle=style[n][0], marker=style[n][1], markersize=3,  # type: ignore[arg-type]
                            label=n.replace("_", " ")) for n in networks]

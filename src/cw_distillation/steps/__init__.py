@@ -7,10 +7,14 @@ heavy libraries (TensorFlow) only when they run.
 from __future__ import annotations
 
 import argparse
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from cw_distillation import provenance
 from cw_distillation.provenance import Step
+
+log = logging.getLogger("cw_distillation")
 
 
 def add_step_options(parser: argparse.ArgumentParser) -> None:
@@ -31,3 +35,10 @@ def step_for(args: argparse.Namespace, inputs: Sequence[str | Path], params: dic
         wildcards=wildcards,
         **extra,
     )
+
+
+def publish(paths: list[Path], step: Step) -> None:
+    """Give each output of ``step`` its provenance manifest: what makes a written file a result."""
+    for path in paths:
+        provenance.write_manifest(path, step)
+        log.info("wrote %s", path)

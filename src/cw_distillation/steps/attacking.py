@@ -8,7 +8,6 @@ skipped and counted), with all 9 incorrect targets each, or one random target pe
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import logging
 import time
@@ -18,15 +17,17 @@ from cw_distillation import provenance
 from cw_distillation.attacks.registry import RUNNERS
 from cw_distillation.checkpoint import Checkpoint, fingerprint
 from cw_distillation.checkpoint import attack_checkpoint as checkpoint_path
+from cw_distillation.datasets import NAMES
 from cw_distillation.files import atomic_path, jsonable, sha256_file, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 
 log = logging.getLogger("cw_distillation")
 
 
-def _in_batches(fn, model, x, goal, kwargs: dict, batch_size: int, ckpt):
-    """``fn`` over consecutive batches of pairs, the finished ones checkpointed: the batches
-    are those the attack makes itself (``pairs.batches``), so the result is the one-call one."""
+def _in_batches(fn, model, x, target, kwargs: dict, batch_size: int, ckpt):
+    """``fn`` over consecutive batches of pairs (``target`` None: untargeted), the finished ones
+    checkpointed: the batches are those the attack makes itself (``pairs.batches``), so the
+    result is the one-call one."""
     import numpy as np
 
     from cw_distillation.attacks.pairs import batches
@@ -40,7 +41,7 @@ def _in_batches(fn, model, x, goal, kwargs: dict, batch_size: int, ckpt):
         if i < len(parts):
             continue
         sliced = {k: (v[rows] if k in per_pair else v) for k, v in kwargs.items()}
-        parts.append(fn(model, x[rows], goal[rows], **sliced))
+        parts.append(fn(model, x[rows], None if target is None else target[rows], **sliced))
         log.info("%s: %d of %d pairs done", ckpt.path.name.removesuffix(".checkpoint.npz").lstrip("."),
                  rows.stop, len(x))
         if ckpt.due() and rows.stop < len(x):  # the last batch is never checkpointed, so its meta is fresh
@@ -119,7 +120,7 @@ def attack(args: argparse.Namespace) -> int:
         image_index, target = images, None
     x = arrays["x_test"][image_index]
     label = arrays["y_test"][image_index]
-    fn = getattr(importlib.import_module(spec.module), spec.function)
+    fn = spec.attack
     log.info(
         "%s on %s: %d images (%d misclassified skipped), %d pairs, options %s",
         args.attack,
@@ -149,16 +150,13 @@ def attack(args: argparse.Namespace) -> int:
                     *([todo] if args.reuse is not None else [])),
         every_s=args.checkpoint_minutes * 60,
     )
-    goal = target if spec.targeted else label
-    kwargs = {"image_index": image_index[todo], "batch_size": args.batch_size, **options}
-    if spec.targeted:
-        kwargs["label"] = label[todo]
+    kwargs = {"label": label[todo], "image_index": image_index[todo], "batch_size": args.batch_size, **options}
+    todo_target = None if target is None else target[todo]
     result = None
     if todo.any() and spec.queued:  # the in-flight state of every pair is checkpointed
-        # goal is label, an array, when target is None (an untargeted attack)
-        result = fn(model, x[todo], goal[todo], checkpoint=ckpt, **kwargs)  # type: ignore[index]
+        result = fn(model, x[todo], todo_target, checkpoint=ckpt, **kwargs)
     elif todo.any():  # one batch of pairs at a time, as the attack itself batches them; finished batches are kept
-        result = _in_batches(fn, model, x[todo], goal[todo], kwargs, args.batch_size, ckpt)  # type: ignore[index]
+        result = _in_batches(fn, model, x[todo], todo_target, kwargs, args.batch_size, ckpt)
     if args.reuse is not None:
         result = _merge(reused, found, result, todo)
     wall = time.perf_counter() - t0
@@ -368,7 +366,7 @@ def _nanmean(values) -> float | None:
 
 
 def _network_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset (its architecture)")
     p.add_argument("--data", required=True, type=Path, help="the prepared dataset (.npz)")
     p.add_argument("--model", required=True, type=Path, help="the attacked network (.keras)")
     p.add_argument("--n-images", type=int, required=True, help="the first test images it classifies correctly")
@@ -451,7 +449,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=transfer_attack)
 
     p = sub.add_parser("transfer-predict", help="a target network's predictions on transfer examples")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset (its architecture)")
     p.add_argument("--examples", required=True, type=Path, help="the source network's examples (.npz)")
     p.add_argument("--model", required=True, type=Path, help="the network they are tried on (.keras)")
     p.add_argument("--out", required=True, type=Path, help="its predictions on them (.npz)")

@@ -11,7 +11,8 @@ import logging
 from pathlib import Path
 
 from cw_distillation import provenance
-from cw_distillation.steps import add_step_options, step_for
+from cw_distillation.datasets import NAMES
+from cw_distillation.steps import add_step_options, publish, step_for
 
 log = logging.getLogger("cw_distillation")
 
@@ -43,7 +44,6 @@ def table_crosscheck(args: argparse.Namespace) -> int:
     from cw_distillation.attacks.result import AttackResult
     from cw_distillation.crosscheck import compare
     from cw_distillation.outputs.tables import write_table
-    from cw_distillation.steps.reporting import _publish
 
     if len(args.cw) != len(args.fmn):
         raise ValueError(f"--cw and --fmn: one C&W result per FMN result, got {len(args.cw)} and {len(args.fmn)}")
@@ -58,13 +58,13 @@ def table_crosscheck(args: argparse.Namespace) -> int:
                "pixel) and below it; gradient steps and seconds per pair of each (C&W: as stored, all its "
                "binary-search steps).")
     step = step_for(args, [*args.cw, *args.fmn], {"table": "fmn_vs_cw"})
-    _publish(write_table(rows, COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("crosscheck", help="FMN on the (image, target) pairs of a stored C&W result (issue 35)")
-    p.add_argument("--dataset", required=True, help="the dataset the network was trained on (mnist, cifar10)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset the network was trained on")
     p.add_argument("--data", type=Path, required=True, help="the prepared dataset (results/<profile>/data/<d>.npz)")
     p.add_argument("--model", type=Path, required=True, help="the network the C&W result attacked")
     p.add_argument("--cw", type=Path, required=True, help="the stored C&W result (attacks/<d>/<network>/<norm>.npz)")

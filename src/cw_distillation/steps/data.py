@@ -7,6 +7,7 @@ import logging
 from pathlib import Path
 
 from cw_distillation import provenance
+from cw_distillation.datasets import NAMES
 from cw_distillation.steps import add_step_options, step_for
 
 log = logging.getLogger("cw_distillation")
@@ -78,7 +79,7 @@ def prepare(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synthesize", help="write a tiny synthetic dataset in the official format, as a local mirror")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="whose file format to write")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="whose file format to write")
     p.add_argument("--out-dir", required=True, type=Path, help="the mirror folder; <dataset>/ is written in it")
     p.add_argument("--n-train", type=int, required=True, help="training images")
     p.add_argument("--n-test", type=int, required=True, help="test images")
@@ -87,7 +88,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=synthesize)
 
     p = sub.add_parser("download", help="download (or copy from a mirror) and verify a dataset's official files")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset to fetch")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset to fetch")
     p.add_argument("--out-dir", required=True, type=Path, help="where the verified official files go")
     p.add_argument("--mirror", type=Path, help="folder laid out like ../shared/datasets/ (used instead of the network)")
     p.add_argument("--registry", type=Path, help="JSON registry of non-official files (synthetic data)")
@@ -99,7 +100,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=download)
 
     p = sub.add_parser("prepare", help="parse verified files into a uint8 .npz in the official order")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="which format to parse")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="which format to parse")
     p.add_argument("--raw-dir", required=True, type=Path, help="the verified official files (download's --out-dir)")
     p.add_argument("--out", required=True, type=Path, help="the prepared .npz (x_train, y_train, x_test, y_test)")
     add_step_options(p)

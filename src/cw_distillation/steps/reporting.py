@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 
-from cw_distillation import jobs, provenance
+from cw_distillation import jobs
 from cw_distillation.attacks import registry
-from cw_distillation.steps import add_step_options, step_for
-
-log = logging.getLogger("cw_distillation")
-
-
-def _publish(paths: list[Path], step) -> None:
-    for path in paths:
-        provenance.write_manifest(path, step)
-        log.info("wrote %s", path)
+from cw_distillation.datasets import DATASETS, NAMES
+from cw_distillation.steps import add_step_options, publish, step_for
 
 
 def table_accuracy(args: argparse.Namespace) -> int:
@@ -31,7 +23,7 @@ def table_accuracy(args: argparse.Namespace) -> int:
         "Test accuracy at T = 1 of every network (paper: MNIST 99.5%, CIFAR-10 80% for the standard "
         "networks, trained 50 epochs on the full training set)."
     )
-    _publish(write_table(rows, ACCURACY_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, ACCURACY_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -58,7 +50,7 @@ def table_logits(args: argparse.Namespace) -> int:
         "(abs_component). Paper (dataset not named; compared on MNIST): 5.8 +- 6.4 undistilled, "
         "482 +- 457 distilled at T = 100. closer_reading marks the reading nearer the paper's numbers."
     )
-    _publish(write_table(out, LOGIT_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(out, LOGIT_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -105,7 +97,7 @@ def table_attacks(args: argparse.Namespace) -> int:
     )
     markdown = Path(f"{args.out_base}.md")
     write_text_atomic(markdown, attack_tables.markdown_by_dataset(rows, datasets, caption))
-    _publish([*paths, markdown], step)
+    publish([*paths, markdown], step)
     return 0
 
 
@@ -127,7 +119,7 @@ def table_statistics(args: argparse.Namespace) -> int:
         "distilled / standard distance ratio on the (image, target) pairs attacked on both (paired bootstrap)."
     )
     step = step_for(args, args.results, {"table": "attack_statistics"})
-    _publish(write_table(rows, attack_statistics.STATISTIC_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, attack_statistics.STATISTIC_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -157,7 +149,7 @@ def table_security(args: argparse.Namespace) -> int:
                "attack broke within distance d (its own metric), at 41 distances from 0 to the largest successful "
                "distance of that dataset and metric; a failed pair is broken at no distance.")
     step = step_for(args, args.results, {"table": "security_curves"})
-    _publish(write_table(rows, security_curves.CURVE_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, security_curves.CURVE_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -186,7 +178,7 @@ def table_fragility(args: argparse.Namespace) -> int:
         "exactly 1.0). 'consistent' compares our success rate with the paper's outcome (fails: <= 10%, "
         "recovers: >= 50%)."
     )
-    _publish(write_table(rows, FRAGILITY_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, FRAGILITY_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -237,7 +229,7 @@ def table_temperature(args: argparse.Namespace) -> int:
         "per image, the same target for both) and the C&W L2 attack's mean distance to a random target, with the "
         "original distillation paper's JSMA success (MNIST: 91% at T = 1, 24% at T = 5, 0.5% at T = 100)."
     )
-    _publish(write_table(rows, TEMPERATURE_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, TEMPERATURE_COLUMNS, args.out_base, caption=caption), step)
     corr = correlation(rows, quantity="l2_mean", samples=[s for _, s in sorted(l2_samples, key=lambda e: e[0])])
     corr |= effect_sizes(l2_runs, bound=rules.load().bound(args.dataset, "l2"))
     caption = (
@@ -247,7 +239,7 @@ def table_temperature(args: argparse.Namespace) -> int:
         "the slope of the mean distance against log10 T as a fraction of the mean (change per tenfold T) on the "
         "pairs solved at every T, each with a paired bootstrap interval over images."
     )
-    _publish(write_table([corr], CORRELATION_COLUMNS, f"{args.out_base}_correlation", caption=caption), step)
+    publish(write_table([corr], CORRELATION_COLUMNS, f"{args.out_base}_correlation", caption=caption), step)
     return 0
 
 
@@ -263,7 +255,7 @@ def table_robustness_curves(args: argparse.Namespace) -> int:
                "per network, norm and method (attack: FGS, IGS, APGD; loss: ce the cross-entropy of F, ce_divT of "
                "F' = softmax(Z/T), margin the C&W margin on the logits, dlr APGD's DLR).")
     step = step_for(args, args.results, {"table": "robustness_curves"})
-    _publish(write_table(rows, robustness_tables.CURVE_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, robustness_tables.CURVE_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -279,13 +271,13 @@ def table_robustness_matrix(args: argparse.Namespace) -> int:
                "every distilled one (distillation temperature T), one column per loss (ce: cross-entropy of F; "
                "ce_divT: of F' = softmax(Z/T); margin: C&W margin on the logits; dlr: APGD's DLR), on the first N "
                "test images every one of these networks classifies correctly; untargeted.")
-    _publish(write_table(robustness_tables.matrix_rows(reports), robustness_tables.MATRIX_COLUMNS, args.out_base,
+    publish(write_table(robustness_tables.matrix_rows(reports), robustness_tables.MATRIX_COLUMNS, args.out_base,
                          caption=caption), step)
     caption = ("Masking flags per network, on the matrix's images: the fraction whose gradient of the cross-entropy "
                "of F (true label) is exactly 0 in float32, whose float32 softmax is exactly one-hot (and whose "
                "largest probability is exactly 1.0); per pair 'stronger > weaker (norm)', the images the stronger "
                "attack broke and the weaker left standing at the matrix's eps.")
-    _publish(write_table(robustness_tables.flag_rows(reports, pairs), robustness_tables.flag_columns(pairs),
+    publish(write_table(robustness_tables.flag_rows(reports, pairs), robustness_tables.flag_columns(pairs),
                          args.flags_base, caption=caption), step)
     return 0
 
@@ -342,7 +334,7 @@ def figure(args: argparse.Namespace) -> int:
         plot = plots.fig9_transfer_standard if args.figure == "fig9" else plots.fig10_transfer_distilled
         paths = plot(selected, base)
         inputs = [args.table]
-    _publish(paths, step_for(args, inputs, {"figure": args.figure}))
+    publish(paths, step_for(args, inputs, {"figure": args.figure}))
     return 0
 
 
@@ -351,7 +343,6 @@ def figure_examples(args: argparse.Namespace) -> int:
     import numpy as np
 
     from cw_distillation.attacks.result import AttackResult
-    from cw_distillation.data.classes import CLASS_NAMES
     from cw_distillation.data.prepare import load_dataset
     from cw_distillation.outputs import plots
 
@@ -374,13 +365,13 @@ def figure_examples(args: argparse.Namespace) -> int:
         f"C&W {Path(args.result).stem.upper()} on the {network.replace('_', ' ')} network: "
         f"{done} of {len(images) * 9} targets reached\none source image per class, the first attacked"
     )
-    names = CLASS_NAMES[args.dataset]
+    names = DATASETS[args.dataset].class_names
     absent = [name for c, name in enumerate(names) if c not in set(result.label.tolist())]
     if absent:  # the first N images may hold no example of a class (MNIST's first 50: no 8)
         title += f"; no {', '.join(absent)} among the {len(np.unique(result.image_index))} attacked images"
     grid_data = {"originals": originals, "adversarial": grid, "labels": labels, "success": success, "title": title}
     paths = plots.adversarial_examples({**grid_data, "class_names": names}, args.out_base)
-    _publish(paths, step_for(args, [args.result, args.data], {"n_sources": args.n_sources}))
+    publish(paths, step_for(args, [args.result, args.data], {"n_sources": args.n_sources}))
     return 0
 
 
@@ -413,7 +404,7 @@ def table_transfer(args: argparse.Namespace) -> int:
         "true label; among the source's successful examples; 95% Clopper-Pearson intervals."
     )
     step = step_for(args, [args.examples, *args.predictions], {"dataset": args.dataset, "source": args.source})
-    _publish(write_table(rows, columns, args.out_base, caption=caption), step)
+    publish(write_table(rows, columns, args.out_base, caption=caption), step)
     return 0
 
 
@@ -426,7 +417,7 @@ def report(args: argparse.Namespace) -> int:
     json_out = args.json_out or Path(args.out).with_name("verdicts.json")
     write_text_atomic(json_out, write_verdicts(verdicts))
     write_text_atomic(args.out, render(verdicts, config, Path(args.tables)))
-    _publish([args.out, json_out], step_for(args, args.inputs, {"profile": config["profile"]}))
+    publish([args.out, json_out], step_for(args, args.inputs, {"profile": config["profile"]}))
     return 0
 
 
@@ -446,7 +437,7 @@ def table_job_times(args: argparse.Namespace) -> int:
         "their median, largest and total wall time in seconds, and the largest resident memory (MB); the machine is "
         "in each table's provenance manifest."
     )
-    _publish(write_table(rows, JOB_TIME_COLUMNS, args.out_base, caption=caption), step)
+    publish(write_table(rows, JOB_TIME_COLUMNS, args.out_base, caption=caption), step)
     return 0
 
 
@@ -542,7 +533,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=table_fragility)
 
     p = sub.add_parser("table-temperature", help="Section VIII.C table and the correlation of Fig. 8")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the sweep's dataset")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the sweep's dataset")
     p.add_argument("--metrics", nargs="+", required=True, type=Path, help="distilled_T<t>.json of the sweep")
     p.add_argument(
         "--results", nargs="+", required=True, type=Path, help="their l2_random, jsma_f_random and jsma_z_random .npz"
@@ -575,14 +566,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("figure-examples", help="grid of adversarial examples (sources x targets)")
     p.add_argument("--result", required=True, type=Path, help="an L2 attack .npz with all targets")
     p.add_argument("--data", required=True, type=Path, help="the prepared dataset (the source images)")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="names its classes")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="names its classes")
     p.add_argument("--n-sources", type=int, default=10, help="source rows: the first attacked image of each class")
     p.add_argument("--out-base", required=True, type=Path, help="the output path without its extensions")
     add_step_options(p)
     p.set_defaults(handler=figure_examples)
 
     p = sub.add_parser("table-transfer", help="Section VIII.D table: transfer rates per kappa, with intervals")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the transfer experiment's dataset")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the transfer experiment's dataset")
     p.add_argument("--source", required=True, help="the network the examples were made on (half_a)")
     p.add_argument("--examples", required=True, type=Path, help="the high-confidence examples (.npz)")
     p.add_argument("--predictions", nargs="+", required=True, type=Path, help="each target network's predictions")

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cw_distillation import provenance
 from cw_distillation.checkpoint import Checkpoint, fingerprint
+from cw_distillation.datasets import NAMES
 from cw_distillation.files import jsonable, sha256_file, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 from cw_distillation.steps.attacking import network_and_images
@@ -110,7 +111,7 @@ def robustness(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("robustness", help="robust accuracy against epsilon of one network under fixed-budget "
                                           "attacks (FGS, IGS, APGD) with several losses; masking flags")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"])
+    p.add_argument("--dataset", required=True, choices=NAMES)
     p.add_argument("--data", required=True, type=Path)
     p.add_argument("--model", required=True, type=Path)
     p.add_argument("--n-images", type=int, required=True)

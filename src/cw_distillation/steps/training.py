@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from cw_distillation import provenance
+from cw_distillation.datasets import NAMES
 from cw_distillation.files import jsonable, write_text_atomic
 from cw_distillation.steps import add_step_options, step_for
 
@@ -168,7 +169,7 @@ def logits(args: argparse.Namespace) -> int:
 
 
 def _data_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset (its architecture)")
     p.add_argument("--data", required=True, type=Path, help="prepared .npz")
     p.add_argument("--validation-size", type=int, default=5000, help="first N training images held out")
     p.add_argument("--train-subset", type=int, default=None, help="use only the first N of the rest")
@@ -200,7 +201,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=soft_labels)
 
     p = sub.add_parser("logits", help="a network's logits Z(x) on the test set")
-    p.add_argument("--dataset", required=True, choices=["mnist", "cifar10"], help="the dataset (its architecture)")
+    p.add_argument("--dataset", required=True, choices=NAMES, help="the dataset (its architecture)")
     p.add_argument("--data", required=True, type=Path, help="the prepared dataset (.npz)")
     p.add_argument("--model", required=True, type=Path, help="the network (.keras)")
     p.add_argument("--out", required=True, type=Path, help="its logits on the test set (.npz)")
