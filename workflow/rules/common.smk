@@ -144,7 +144,9 @@ def step(command, rule, publish=False, code=False):
     """
     tail = "{params.publish}" if publish else ""
     code_flag = " --code {input.code}" if code else ""
-    return logged(f"{command}{code_flag} --rule {rule} --wildcards={{wildcards}}") + tail
+    return (
+        logged(f"{command}{code_flag} --rule {rule} --wildcards={{wildcards}}") + tail
+    )
 
 
 # ------------------------------------------------------------------ networks
@@ -418,8 +420,12 @@ def paper_outputs():
 def code_of(step_module, *modules):
     """A table rule's code input: its step's module (steps/<step_module>.py) and the files of
     ``modules`` and of the code they import (store.code_files). As an input, a change to it reruns
-    the table (and what reads it), never a training or an attack; step(..., code=True) records it."""
-    files = [f"steps/{step_module}.py", *store.code_files(tuple(f"cw_distillation.{m}" for m in modules))]
+    the table (and what reads it), never a training or an attack; step(..., code=True) records it.
+    """
+    files = [
+        f"steps/{step_module}.py",
+        *store.code_files(tuple(f"cw_distillation.{m}" for m in modules)),
+    ]
     return [workflow.source_path(f"../../src/cw_distillation/{f}") for f in files]
 
 
