@@ -30,7 +30,7 @@ def step_for(args: argparse.Namespace, inputs: Sequence[str | Path], params: dic
     return Step(
         command=args.command,
         params=params,
-        inputs=[Path(p) for p in [*inputs, *getattr(args, "code", [])]],
+        inputs=[Path(p) for p in [*inputs, *args.code]],
         rule=args.rule,
         wildcards=wildcards,
         **extra,
