@@ -8,7 +8,13 @@ on the same pairs (run with the option off). Writes the numbers as JSON.
 
     python scripts/l0_reduce_const.py --stored store/mnist50/attacks/mnist/standard/l0.npz \\
         --model store/mnist50/models/mnist/standard.keras --data results/mnist50/data/mnist.npz \\
-        --images 5 --out docs/measurements/l0_reduce_const.json
+        --images 5 --out docs/measurements/l0_reduce_const.json \\
+        --checkpoint results/mnist50/attacks/mnist/standard/.l0_reduce_const.checkpoint.npz
+
+A checkpoint there travels with ``make save-inflight PROFILE=mnist50`` (it matches the attack
+checkpoints' pattern) into store/mnist50/inflight/; the workflow does not restore it (no job of
+its makes that file): copy it back to results/ by hand before resuming, and remove it from the
+store once the run has finished.
 """
 
 from __future__ import annotations
@@ -22,8 +28,10 @@ import numpy as np
 
 from cw_distillation.attacks import cw_l0
 from cw_distillation.attacks.result import AttackResult
+from cw_distillation.checkpoint import Checkpoint, fingerprint
 from cw_distillation.data.prepare import load_dataset
 from cw_distillation.datasets import NAMES
+from cw_distillation.files import sha256_file
 from cw_distillation.models import load_model
 
 
@@ -47,6 +55,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=5, help="the stored result's first N images")
     parser.add_argument("--batch-size", type=int, default=45)
     parser.add_argument("--out", type=Path, help="JSON of the comparison")
+    parser.add_argument("--checkpoint", type=Path,
+                        help="resume from / save the in-flight pairs here (every 5 min), so that a run spans sessions")
     args = parser.parse_args()
 
     stored = AttackResult.load(args.stored)
@@ -57,14 +67,18 @@ def main() -> None:
     model = load_model(args.model, args.dataset)
     options = {k: stored.meta[k] for k in ("learning_rate", "max_iterations", "initial_const", "largest_const",
                                            "const_factor")}
+    ckpt = None
+    if args.checkpoint:  # the same fingerprint parts as the attack step's: settings, pairs, network
+        ckpt = Checkpoint(args.checkpoint, fingerprint("l0_reduce_const", options, args.batch_size, x, off.label,
+                                                       off.image_index, off.target, sha256_file(args.model)))
     start = time.perf_counter()
     on = cw_l0.attack(model, x, off.target, label=off.label, image_index=off.image_index,
-                      batch_size=args.batch_size, reduce_const=True, **options)
+                      batch_size=args.batch_size, reduce_const=True, checkpoint=ckpt, **options)
     seconds = time.perf_counter() - start
     summary = {
         "stored": str(args.stored), "model": str(args.model), "images": images.tolist(), "pairs": int(rows.sum()),
         "options": options, "reduce_const_off": cases(off), "reduce_const_on": cases(on),
-        "seconds_on": seconds,
+        "seconds_on_this_run": seconds,  # a resumed run: this process only
         "adam_steps_per_pair": {"off": float(off.iterations.mean()), "on": float(on.iterations.mean())},
     }
     print(json.dumps(summary, indent=1))
