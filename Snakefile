@@ -32,6 +32,7 @@ rule figures:
     input:
         paper_outputs(),
         f"{OUTPUTS}/REPORT.md",
+        compared_outputs(),
 
 
 # A manifest rewritten by this run leaves the lineage nodes only its old version referenced:

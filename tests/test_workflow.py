@@ -71,6 +71,23 @@ def test_a_profile_without_sweep_and_transfer_plans_neither(tmp_path):
     assert set(re.findall(r"robustness/cifar10/(\w+)/", result.stdout)) == {"standard", "distilled_T100"}
 
 
+def test_compare_with_adds_the_table_of_moved_verdicts_to_figures_and_a_missing_base_stops_the_run(tmp_path):
+    """config/mnist50.yaml and cifar50.yaml compare with mnist10 and cifar10: the figures target makes
+    tables/verdicts_vs_<profile> from both verdicts.json; a base profile with no verdicts.json is named."""
+    extra = tmp_path / "compare.yaml"
+    extra.write_text("compare_with: base\n")
+    args = ("figures", "-n", "--directory", str(tmp_path), "--configfile", str(TINY), str(extra))
+    result = snakemake(*args, cwd=tmp_path, timeout=300)
+    assert result.returncode != 0
+    assert "config key 'compare_with': paper_outputs/base/verdicts.json does not exist" in result.stdout + result.stderr
+    (tmp_path / "paper_outputs/base").mkdir(parents=True)
+    (tmp_path / "paper_outputs/base/verdicts.json").write_text('{"profile": "base", "rows": []}')
+    result = snakemake(*args, cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "table_verdicts_compared" in planned_jobs(result.stdout + result.stderr)
+    assert "paper_outputs/tiny/tables/verdicts_vs_base.md" in result.stdout
+
+
 def test_every_table_and_figure_step_is_given_the_code_that_shapes_it(tmp_path):
     """Each table and figure rule lists its code as an input (a change reruns it, never a training or an
     attack) and passes it with --code, so that its manifest records it and audit names it once it changes

@@ -86,6 +86,7 @@ def validate_config(config: dict, schema: dict) -> dict:
 
 # The default profile (quick): what the Snakefile reads when the command line names no --configfile.
 DEFAULT_CONFIG = "config.yaml"
+OUTPUTS_ROOT = "paper_outputs"  # paper_outputs/<profile>/, relative to the working directory as DEFAULT_CONFIG
 
 
 def merge(base: dict, override: dict) -> dict:
@@ -146,6 +147,14 @@ def check_cross_keys(config: dict) -> dict:
         if missing:
             raise ConfigError(f"config key 'robustness.stronger_than[{i}]': {missing} not among "
                               f"robustness.matrix_methods {robustness['matrix_methods']}")
+    other = config.get("compare_with")
+    if other == config["profile"]:
+        raise ConfigError(f"config key 'compare_with': {other!r} is this profile; name another profile (or null)")
+    if other and not (Path(OUTPUTS_ROOT) / other / "verdicts.json").is_file():
+        raise ConfigError(
+            f"config key 'compare_with': {OUTPUTS_ROOT}/{other}/verdicts.json does not exist "
+            f"(make figures PROFILE={other} writes it; null compares with no profile)"
+        )
     mirror = config["data"]["mirror"]
     if mirror and not Path(mirror).is_dir():
         raise ConfigError(

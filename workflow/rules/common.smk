@@ -37,6 +37,8 @@ if backend_warning(config):
     print(backend_warning(config), file=sys.stderr)
 RESULTS = f"results/{PROFILE}"
 OUTPUTS = f"paper_outputs/{PROFILE}"
+# Another profile whose verdicts this one's are set beside (table_verdicts_compared), or None.
+COMPARE_WITH = config["compare_with"]
 TABLE_FORMATS = ["csv", "md", "tex"]
 DATASETS = config["datasets"]
 # Every rule runs the library's command line, `cw-distillation` (installed with the project);
@@ -74,6 +76,17 @@ def all_outputs():
         *paper_outputs(),
         f"{OUTPUTS}/REPORT.md",
         f"{OUTPUTS}/verdicts.json",
+        *compared_outputs(),
+    ]
+
+
+def compared_outputs():
+    """The table of verdicts beside compare_with's (none without that key): made from REPORT.md's
+    verdicts.json, so not among paper_outputs(), which the report reads."""
+    if not COMPARE_WITH:
+        return []
+    return [
+        f"{OUTPUTS}/tables/verdicts_vs_{COMPARE_WITH}.{ext}" for ext in TABLE_FORMATS
     ]
 
 

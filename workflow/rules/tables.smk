@@ -292,3 +292,40 @@ rule replication_report:
             " --out {output.md} --json-out {output.json}",
             rule="replication_report",
         )
+
+
+# Every claim judged by this profile and by the profile named by compare_with (issue 33: 50 against
+# 10 epochs on the same images), side by side, the verdicts that move first.
+if COMPARE_WITH:
+
+    rule table_verdicts_compared:
+        input:
+            base=f"paper_outputs/{COMPARE_WITH}/verdicts.json",
+            verdicts=f"{OUTPUTS}/verdicts.json",
+            code=code_of("reporting", "outputs.verdict_comparison", "outputs.tables"),
+        output:
+            report(
+                multiext(
+                    f"{OUTPUTS}/tables/verdicts_vs_{COMPARE_WITH}",
+                    ".csv",
+                    ".md",
+                    ".tex",
+                ),
+                caption="../report/verdicts_compared.rst",
+                category="Verdict",
+            ),
+        log:
+            f"{RESULTS}/logs/table_verdicts_compared.log",
+        conda:
+            CONDA_ENV
+        resources:
+            **res("light"),
+        params:
+            base=table_base,
+        shell:
+            step(
+                "cw-distillation table-verdicts-compared --base {input.base} --verdicts {input.verdicts}"
+                " --out-base {params.base}",
+                rule="table_verdicts_compared",
+                code=True,
+            )

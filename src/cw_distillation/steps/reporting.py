@@ -421,6 +421,20 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def table_verdicts_compared(args: argparse.Namespace) -> int:
+    """Every claim two profiles' reports judge, side by side, those whose verdict moves first."""
+    from cw_distillation.outputs import verdict_comparison
+    from cw_distillation.outputs.tables import write_table
+
+    base, other = (json.loads(Path(p).read_text()) for p in (args.base, args.verdicts))
+    rows = verdict_comparison.compare(base, other)
+    columns = verdict_comparison.columns(base["profile"], other["profile"])
+    step = step_for(args, [args.base, args.verdicts], {"table": f"verdicts against {base['profile']}"})
+    caption = verdict_comparison.caption(rows, base, other)
+    publish(write_table(rows, columns, args.out_base, caption=caption), step)
+    return 0
+
+
 def table_job_times(args: argparse.Namespace) -> int:
     """The job-time table of a profile's run, from the benchmark files of its jobs."""
     from cw_distillation.outputs.job_times import JOB_TIME_COLUMNS, job_time_rows
@@ -580,6 +594,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out-base", required=True, type=Path, help="the output path without its extensions")
     add_step_options(p)
     p.set_defaults(handler=table_transfer)
+
+    p = sub.add_parser("table-verdicts-compared", help="two profiles' verdicts side by side, those that move first")
+    p.add_argument("--base", required=True, type=Path, help="the verdicts.json compared against (config compare_with)")
+    p.add_argument("--verdicts", required=True, type=Path, help="this profile's verdicts.json")
+    p.add_argument("--out-base", required=True, type=Path, help="the output path without its extensions")
+    add_step_options(p)
+    p.set_defaults(handler=table_verdicts_compared)
 
     p = sub.add_parser("report", help="REPORT.md: every claim of Section VIII beside ours, with a verdict")
     p.add_argument("--tables", required=True, type=Path, help="paper_outputs/<profile>/tables")
