@@ -66,8 +66,8 @@ wildcard_constraints:
     dataset="|".join(KNOWN_DATASETS),  # src/cw_distillation/datasets.py
     temperature=r"[0-9]+(\.[0-9]+)?",
     half="a|b",
-    model=r"[A-Za-z0-9_.]+",
-    attack=r"[A-Za-z0-9_]+",
+    model=jobs.WILDCARDS["model"],  # the table of jobs' (src/cw_distillation/jobs.py)
+    attack=jobs.WILDCARDS["attack"],
 
 
 def all_outputs():
