@@ -237,7 +237,8 @@ rule table_transfer:
     input:
         examples=result("transfer", ".npz", dataset=TRANSFER, model="half_a"),
         predictions=expand(
-            f"{RESULTS}/transfer/{TRANSFER}/half_a_to_{{model}}.npz",
+            rules.transfer_predict.output[0],
+            dataset=TRANSFER,
             model=["half_b", f"distilled_T{MAIN_T}"],
         ),
         code=code_of("reporting", "transfer", "outputs.tables"),
