@@ -302,7 +302,7 @@ if COMPARE_WITH:
     rule table_verdicts_compared:
         input:
             base=f"paper_outputs/{COMPARE_WITH}/verdicts.json",
-            verdicts=f"{OUTPUTS}/verdicts.json",
+            verdicts=rules.replication_report.output.json,
             code=code_of("reporting", "outputs.verdict_comparison", "outputs.tables"),
         output:
             report(
