@@ -103,6 +103,17 @@ def test_every_row_that_does_not_hold_or_is_inconclusive_says_why(tmp_path):
     assert "JSMA-Z differentiates the logits" in next(r["why"] for r in v["rows"] if "JSMA-Z" in r["claim"])
 
 
+def test_the_l0_gap_on_the_10_epoch_standard_network_points_to_the_50_epoch_measurement(tmp_path):
+    """Issue 33, 4b: mnist10's L0 average and worst cases above the paper's are mostly its short training;
+    the 50-epoch profile's own rows need no such pointer."""
+    l0 = [{"attack": "l0", "name": "Our L0", "metric": "l0", "mnist_images": 20, "mnist_worst_mean": 43.7,
+           "mnist_worst_success": 1.0, "mnist_worst_paper_mean": 33.0}]
+    tables(tmp_path, [stat("standard", "l0", "distance", "worst", 43.7, 37.5, 50.5, n=20, metric="l0")], table4=l0)
+    claim = "Our L0 on the standard network, worst case"
+    assert "issue33_4b.md" in row_of(build_report(tmp_path, config("mnist10")), claim)
+    assert "issue33_4b.md" not in row_of(build_report(tmp_path, config("mnist50")), claim)
+
+
 def test_a_statistic_without_a_value_is_inconclusive_with_its_reason_not_a_traceback(tmp_path):
     tables(tmp_path, [stat("distilled", "l2", "distance", "average", None, None, None, n=1,
                            why="one image: no interval over images")], table6=l2_row())
