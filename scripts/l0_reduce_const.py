@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from cw_distillation.attacks import cw_l0
-from cw_distillation.attacks.result import AttackResult
+from cw_distillation.attacks.result import AttackResult, distances
 from cw_distillation.checkpoint import Checkpoint, fingerprint
 from cw_distillation.data.prepare import load_dataset
 from cw_distillation.datasets import NAMES
@@ -46,6 +46,42 @@ def cases(result: AttackResult) -> dict[str, float]:
     }
 
 
+def subset(result: AttackResult, rows: np.ndarray) -> AttackResult:
+    return AttackResult(**{k: getattr(result, k)[rows] for k in AttackResult.ARRAYS}, meta=result.meta)
+
+
+def summarize(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray, model, images: np.ndarray,
+              out: Path | None) -> None:
+    """The comparison on a checkpoint's pairs, for a run that has not finished (or cannot)."""
+    state = ckpt.load() if ckpt is not None else None
+    if state is None:
+        raise SystemExit("--summarize-checkpoint: no checkpoint of this run (give --checkpoint, same options)")
+    x_adv, in_flight = state["out/x_adv"].copy(), state["pair"]
+    x_adv[in_flight] = state["dev/x_best"]  # each in-flight pair's last successful round
+    l0 = distances(x, x_adv)[0]
+    success = np.argmax(model.predict(x_adv, verbose=0), axis=1) == off.target
+    on = AttackResult(**{**{k: getattr(off, k) for k in AttackResult.ARRAYS}, "x_adv": x_adv, "l0": l0,
+                         "success": success}, meta=off.meta)
+    done = np.ones(len(l0), bool)
+    done[in_flight] = False
+    summary = {
+        "images": images.tolist(), "pairs": len(l0), "finished": int(done.sum()),
+        "in_flight": {"pairs": in_flight.tolist(), "l0_so_far": l0[in_flight].tolist(),
+                      "l0_reduce_const_off": off.l0[in_flight].tolist(), "c": state["dev/c"].tolist()},
+        "reduce_const_off": cases(off), "reduce_const_on_in_flight_at_last_success": cases(on),
+        "finished_pairs": {"reduce_const_off": cases(subset(off, done)), "reduce_const_on": cases(subset(on, done)),
+                           "mean_l0_on_minus_off": float(np.mean(l0[done] - off.l0[done])),
+                           "on_smaller": int((l0[done] < off.l0[done]).sum()),
+                           "on_larger": int((l0[done] > off.l0[done]).sum()),
+                           "adam_steps_per_pair_on": float(state["out/iterations"][done].mean()),
+                           "adam_steps_per_pair_off": float(off.iterations[done].mean())},
+        "seconds_so_far": float(state["seconds"].sum()),
+    }
+    print(json.dumps(summary, indent=1))
+    if out:
+        out.write_text(json.dumps(summary, indent=1) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stored", required=True, type=Path, help="a stored C&W L0 result (.npz), reduce_const off")
@@ -57,12 +93,15 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="JSON of the comparison")
     parser.add_argument("--checkpoint", type=Path,
                         help="resume from / save the in-flight pairs here (every 5 min), so that a run spans sessions")
+    parser.add_argument("--summarize-checkpoint", action="store_true",
+                        help="attack nothing: compare the pairs --checkpoint holds (the finished ones, and each "
+                        "in-flight pair's last success, an upper bound on its L0)")
     args = parser.parse_args()
 
     stored = AttackResult.load(args.stored)
     images = np.unique(stored.image_index)[: args.images]
     rows = np.isin(stored.image_index, images)
-    off = AttackResult(**{k: getattr(stored, k)[rows] for k in AttackResult.ARRAYS}, meta=stored.meta)
+    off = subset(stored, rows)
     x = load_dataset(args.data)["x_test"][off.image_index]
     model = load_model(args.model, args.dataset)
     options = {k: stored.meta[k] for k in ("learning_rate", "max_iterations", "initial_const", "largest_const",
@@ -71,6 +110,9 @@ def main() -> None:
     if args.checkpoint:  # the same fingerprint parts as the attack step's: settings, pairs, network
         ckpt = Checkpoint(args.checkpoint, fingerprint("l0_reduce_const", options, args.batch_size, x, off.label,
                                                        off.image_index, off.target, sha256_file(args.model)))
+    if args.summarize_checkpoint:
+        summarize(ckpt, off, x, model, images, args.out)
+        return
     start = time.perf_counter()
     on = cw_l0.attack(model, x, off.target, label=off.label, image_index=off.image_index,
                       batch_size=args.batch_size, reduce_const=True, checkpoint=ckpt, **options)
