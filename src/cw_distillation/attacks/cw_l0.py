@@ -154,7 +154,9 @@ def attack(
     largest_const: c at which a round gives up; larger finds more, slower to fail.
     const_factor: growth of c after a failed value; smaller is more precise, slower.
     reduce_const: halve c after each solved round (the released code's REDUCE_CONST, off
-        there "faster to set to false"); may find fewer pixels, slower.
+        there "faster to set to false"); may find fewer pixels, slower. Known bug: c is float32
+        here, and after ~140 halvings it underflows to 0, where a pair never ends
+        (docs/measurements/issue33_4b.md; the fix awaits the store's code equivalence proof).
     run_options: batch_size, image_index, label, checkpoint (cw_batch.RunOptions).
     """
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L0State:
