@@ -332,7 +332,10 @@ def crosscheck_results(kind):
         return [
             result("attack", ".npz", dataset=d, model=m, attack=n) for d, m, n in runs
         ]
-    return [rules.crosscheck.output[0].format(dataset=d, model=m, norm=n) for d, m, n in runs]
+    return [
+        rules.crosscheck.output[0].format(dataset=d, model=m, norm=n)
+        for d, m, n in runs
+    ]
 
 
 def sweep_models(ext):
