@@ -53,9 +53,10 @@ def subset(result: AttackResult, rows: np.ndarray) -> AttackResult:
 def summarize(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray, model, images: np.ndarray,
               out: Path | None) -> None:
     """The comparison on a checkpoint's pairs, for a run that has not finished (or cannot)."""
-    state = ckpt.load() if ckpt is not None else None
+    state = ckpt.load(discard=False) if ckpt is not None else None  # only read: a wrong option loses nothing
     if state is None:
-        raise SystemExit("--summarize-checkpoint: no checkpoint of this run (give --checkpoint, same options)")
+        raise SystemExit("--summarize-checkpoint: no checkpoint of this run (give --checkpoint and the run's "
+                         "options; a checkpoint of other options is left as it is)")
     x_adv, in_flight = state["out/x_adv"].copy(), state["pair"]
     x_adv[in_flight] = state["dev/x_best"]  # each in-flight pair's last successful round
     l0 = distances(x, x_adv)[0]

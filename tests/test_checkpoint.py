@@ -94,3 +94,12 @@ def test_earlier_attacks_resume_from_their_finished_batches(tmp_path, monkeypatc
     resumed = _in_batches(fgs.attack, model, x, target, kwargs, 4, Checkpoint(path, "job", every_s=0))
     same(resumed, whole)
     np.testing.assert_array_equal(resumed.image_index, whole.image_index)
+
+
+def test_a_reader_that_does_not_discard_leaves_a_foreign_checkpoint_in_place(tmp_path):
+    """scripts/l0_reduce_const.py --summarize-checkpoint only reads: a wrong option must not delete an hour's run."""
+    path = tmp_path / "ckpt.npz"
+    Checkpoint(path, "job").save({"a": np.arange(3)})
+    assert Checkpoint(path, "another job").load(discard=False) is None and path.exists()
+    assert Checkpoint(path, "job").load(discard=False)["a"].tolist() == [0, 1, 2]
+    assert Checkpoint(path, "another job").load() is None and not path.exists()

@@ -66,25 +66,28 @@ class Checkpoint:
         self.last = time.monotonic()
         self.saves = 0
 
-    def load(self) -> dict[str, np.ndarray] | None:
-        """The saved arrays, or None (no checkpoint; or a damaged or foreign one, discarded)."""
+    def load(self, discard: bool = True) -> dict[str, np.ndarray] | None:
+        """The saved arrays, or None (no checkpoint; or a damaged or foreign one, discarded
+        unless ``discard`` is off: a reader that only looks at it must not lose it)."""
         if not self.path.exists():
             return None
+        outcome, then = ("discarding", "starting over") if discard else ("ignoring", "left as it is")
         try:
             with np.load(self.path, allow_pickle=False) as data:
                 arrays = {k: data[k] for k in data.files}
             written_for = str(arrays.pop("__fingerprint__"))
         except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile, zlib.error) as err:
-            log.warning("discarding unreadable checkpoint %s (%s: %s); starting over",
-                        self.path, type(err).__name__, err)
-            self.clear()
+            log.warning("%s unreadable checkpoint %s (%s: %s); %s", outcome, self.path, type(err).__name__, err, then)
+            if discard:
+                self.clear()
             return None
         if written_for != self.fingerprint:
-            log.warning("discarding checkpoint %s: written by another job (other inputs or "
-                        "settings); starting over", self.path)
-            self.clear()
+            log.warning("%s checkpoint %s: written by another job (other inputs or settings); %s", outcome,
+                        self.path, then)
+            if discard:
+                self.clear()
             return None
-        log.info("resuming from checkpoint %s", self.path)
+        log.info("%s checkpoint %s", "resuming from" if discard else "read", self.path)
         return arrays
 
     def due(self) -> bool:
