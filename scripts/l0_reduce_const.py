@@ -15,6 +15,10 @@ A checkpoint there travels with ``make save-inflight PROFILE=mnist50`` (it match
 checkpoints' pattern) into store/mnist50/inflight/; the workflow does not restore it (no job of
 its makes that file): copy it back to results/ by hand before resuming, and remove it from the
 store once the run has finished.
+
+A checkpoint whose in-flight pairs cannot resume (the two whose float32 c underflowed to 0
+before cw_l0.halve_const) is finished with ``--restart-in-flight``: its finished pairs are kept,
+the others attacked again from the start.
 """
 
 from __future__ import annotations
@@ -63,8 +67,8 @@ def summarize(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray, model, 
     success = np.argmax(model.predict(x_adv, verbose=0), axis=1) == off.target
     on = AttackResult(**{**{k: getattr(off, k) for k in AttackResult.ARRAYS}, "x_adv": x_adv, "l0": l0,
                          "success": success}, meta=off.meta)
-    done = np.ones(len(l0), bool)
-    done[in_flight] = False
+    done = np.arange(len(l0)) < int(state["next_pair"])  # started ...
+    done[in_flight] = False  # ... and finished
     summary = {
         "images": images.tolist(), "pairs": len(l0), "finished": int(done.sum()),
         "in_flight": {"pairs": in_flight.tolist(), "l0_so_far": l0[in_flight].tolist(),
@@ -77,6 +81,53 @@ def summarize(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray, model, 
                            "adam_steps_per_pair_on": float(state["out/iterations"][done].mean()),
                            "adam_steps_per_pair_off": float(off.iterations[done].mean())},
         "seconds_so_far": float(state["seconds"].sum()),
+    }
+    print(json.dumps(summary, indent=1))
+    if out:
+        out.write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def comparison(off: AttackResult, on: AttackResult) -> dict:
+    """The stored result (option off) beside the rerun (option on), on the same pairs."""
+    return {
+        "reduce_const_off": cases(off), "reduce_const_on": cases(on),
+        "mean_l0_on_minus_off": float(np.nanmean(on.l0 - off.l0)),
+        "on_smaller": int((on.l0 < off.l0).sum()), "on_larger": int((on.l0 > off.l0).sum()),
+        "adam_steps_per_pair": {"off": float(off.iterations.mean()), "on": float(on.iterations.mean())},
+    }
+
+
+def restart_in_flight(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray, model, images: np.ndarray,
+                      options: dict, batch_size: int, out: Path | None, sources: dict) -> None:
+    """Finish a checkpointed run whose in-flight pairs cannot resume: keep its finished pairs, attack the
+    in-flight ones again from the start, and those not started. For the two pairs whose float32 c
+    underflowed to 0 before cw_l0.halve_const (a resumed pair would keep c = 0 and never end)."""
+    state = ckpt.load(discard=False) if ckpt is not None else None
+    if state is None:
+        raise SystemExit("--restart-in-flight: no checkpoint of this run (give --checkpoint and the run's options)")
+    in_flight, queued = state["pair"], np.arange(int(state["next_pair"]), len(off.target))
+    todo = np.concatenate([in_flight, queued])
+    x_adv, iterations = state["out/x_adv"].copy(), state["out/iterations"].copy()
+    before = distances(x[in_flight], state["dev/x_best"])[0]
+    start = time.perf_counter()
+    rerun = cw_l0.attack(model, x[todo], off.target[todo], label=off.label[todo],
+                         image_index=off.image_index[todo], batch_size=batch_size, reduce_const=True, **options)
+    x_adv[todo], iterations[todo] = rerun.x_adv, rerun.iterations
+    l0 = distances(x, x_adv)[0]
+    success = np.argmax(model.predict(x_adv, verbose=0), axis=1) == off.target
+    on = AttackResult(**{**{k: getattr(off, k) for k in AttackResult.ARRAYS}, "x_adv": x_adv,
+                         "l0": np.where(success, l0, np.nan), "success": success, "iterations": iterations},
+                      meta={**off.meta, **rerun.meta})
+    summary = {
+        **sources, "images": images.tolist(), "pairs": len(l0), "options": options,
+        **comparison(off, on),
+        "restarted_pairs": {
+            "pairs": in_flight.tolist(), "why": "their float32 c had underflowed to 0 (fixed: cw_l0.halve_const)",
+            "l0_at_last_success_before": before.tolist(), "l0": l0[in_flight].tolist(),
+            "l0_reduce_const_off": off.l0[in_flight].tolist(),
+            "adam_steps": rerun.iterations[: len(in_flight)].tolist()},
+        "pairs_not_started_before": len(queued),
+        "seconds": {"checkpointed_run": float(state["seconds"].sum()), "restart": time.perf_counter() - start},
     }
     print(json.dumps(summary, indent=1))
     if out:
@@ -97,6 +148,9 @@ def main() -> None:
     parser.add_argument("--summarize-checkpoint", action="store_true",
                         help="attack nothing: compare the pairs --checkpoint holds (the finished ones, and each "
                         "in-flight pair's last success, an upper bound on its L0)")
+    parser.add_argument("--restart-in-flight", action="store_true",
+                        help="finish --checkpoint's run: keep its finished pairs, attack its in-flight ones again "
+                        "from the start (pairs that cannot resume, as the two whose c underflowed to 0)")
     args = parser.parse_args()
 
     stored = AttackResult.load(args.stored)
@@ -114,15 +168,18 @@ def main() -> None:
     if args.summarize_checkpoint:
         summarize(ckpt, off, x, model, images, args.out)
         return
+    if args.restart_in_flight:
+        restart_in_flight(ckpt, off, x, model, images, options, args.batch_size, args.out,
+                          {"stored": str(args.stored), "model": str(args.model)})
+        return
     start = time.perf_counter()
     on = cw_l0.attack(model, x, off.target, label=off.label, image_index=off.image_index,
                       batch_size=args.batch_size, reduce_const=True, checkpoint=ckpt, **options)
     seconds = time.perf_counter() - start
     summary = {
         "stored": str(args.stored), "model": str(args.model), "images": images.tolist(), "pairs": int(rows.sum()),
-        "options": options, "reduce_const_off": cases(off), "reduce_const_on": cases(on),
+        "options": options, **comparison(off, on),
         "seconds_on_this_run": seconds,  # a resumed run: this process only
-        "adam_steps_per_pair": {"off": float(off.iterations.mean()), "on": float(on.iterations.mean())},
     }
     print(json.dumps(summary, indent=1))
     if args.out:

@@ -138,3 +138,51 @@ def test_reduce_const_halves_c_after_each_solved_round_and_still_finds_the_fewes
     assert halved.l0[0] == fixed.l0[0] == fewest_pixels(x0, a, margin + cw_l0.MARGIN)
     assert halved.meta["reduce_const"] is True and "reduce_const" not in fixed.meta
     assert halved.iterations[0] > fixed.iterations[0]
+
+
+def test_reduce_const_owes_halvings_below_tiny_so_c_climbs_back_as_the_references_float64_c():
+    """The released code keeps c in a Python float; a float32 c halved ~150 times is 0 and no
+    doubling brings it back (two mnist50 pairs ran for hours at c = 0). Owed halvings keep
+    c * 2**-debt equal to the float64 c, through 300 halvings and the doublings back."""
+    c, debt = np.array([1e-3], np.float32), np.zeros(1, np.int32)
+    reference = float(np.float32(1e-3))  # the released code's c, from our float32 start
+    for step in ["halve"] * 300 + ["grow"] * 290 + ["halve"] * 5 + ["grow"] * 15:
+        if step == "halve":
+            c, debt = cw_l0.halve_const(c, debt)
+            reference /= 2
+        else:
+            c, debt = cw_l0.grow_const(c, debt, 2.0)
+            reference *= 2
+        c, debt = keras.ops.convert_to_numpy(c), keras.ops.convert_to_numpy(debt)
+        assert c[0] >= cw_l0.TINY / 2 and float(c[0]) * 2.0 ** -int(debt[0]) == reference
+        effective = keras.ops.convert_to_numpy(cw_l0.effective_const(c, debt))[0]
+        if reference >= np.finfo(np.float32).tiny:  # what the reference's float32 loss sees
+            assert effective == np.float32(reference)
+        else:  # subnormal there (or 0: TF flushes subnormals), here at most that
+            assert 0 <= effective <= np.finfo(np.float32).tiny
+    assert debt[0] == 0 and c[0] == np.float32(1e-3)
+
+
+@pytest.mark.backends
+def test_reduce_const_ends_a_pair_after_more_halvings_than_float32_c_survives():
+    """167 rounds solve at once (each freezes one pixel that does not matter), halving c 167
+    times; the round that then freezes a pixel that matters must grow c back from 1e-3 * 2**-167
+    and solve with the last pixel. With a float32 c this pair never ended."""
+    shape = (13, 13, 1)
+    a = np.full(shape, 1e-6)
+    a[3, 4, 0], a[9, 7, 0] = 1.0, -0.9  # two pixels matter; either alone is enough
+    x0 = np.random.default_rng(0).uniform(-0.05, 0.05, size=shape)
+    gain = (np.abs(a) * np.where(a > 0, 0.5 - x0, 0.5 + x0)).ravel()
+    margin = 0.7 * np.sort(gain)[-2]
+    w = np.zeros((a.size, 10))
+    w[:, 1], w[:, 0] = a.ravel() / 2, -a.ravel() / 2
+    b = np.full(10, -100.0)
+    b[0] = (margin + x0.ravel() @ a.ravel()) / 2
+    b[1] = -b[0]
+    model = linear_model(w, b, shape)
+    options = {"max_iterations": 50, "largest_const": 1e3}
+    fixed = cw_l0.attack(model, x0[None].astype(np.float32), np.array([1]), **options)
+    halved = cw_l0.attack(model, x0[None].astype(np.float32), np.array([1]), reduce_const=True, **options)
+    assert halved.success.all() and halved.l0[0] == fixed.l0[0] == 1
+    # the climb back: at least 167 doublings of 50 steps each
+    assert halved.iterations[0] > fixed.iterations[0] + 167 * 50

@@ -13,13 +13,17 @@ gets there freezing one pixel per round); pixels with equal scores freeze in ind
 (the reference's order among ties is unspecified). Its options abort_early (on: a round
 stops at its first valid solution) and independent_channels (off) are fixed at their
 defaults; reduce_const (off by default, as released: "faster to set to false") halves c
-after each solved round, so that later rounds may solve with a smaller c.
+after each solved round, so that later rounds may solve with a smaller c. The reference keeps
+c in a Python float (float64) and feeds it to a float32 loss; here c is float32, so with
+reduce_const the halvings below TINY are counted instead (see halve_const): after hundreds of
+solved rounds c climbs back as the reference's does, where a float32 c would underflow to 0
+and never grow again.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Unpack
+from typing import NotRequired, Unpack
 
 import cw_distillation.autodiff as autodiff
 
@@ -45,6 +49,7 @@ class L0State(AdamState):
     c: Tensor  # (B,) the constant (carried from round to round)
     it: Tensor  # (B,) int32 steps at this c
     x_best: Tensor  # (B, H, W, C) the last round's success (x itself until there is one)
+    debt: NotRequired[Tensor]  # (B,) int32 halvings of c owed (reduce_const only: halve_const)
 
 
 def freeze_pixels(free: Tensor, x: Tensor, x_new: Tensor, grad: Tensor) -> Tensor:
@@ -82,6 +87,34 @@ def _cap(n_changed: Tensor) -> Tensor:
     return ops.maximum(d, 1)
 
 
+TINY = 2.0**-100  # with reduce_const, c stays at or above this (a normal float32: halving is exact)
+
+
+def halve_const(c: Tensor, debt: Tensor) -> tuple[Tensor, Tensor]:
+    """c / 2 for reduce_const, with the true constant c * 2**-debt (debt: (N,) int32).
+
+    A float32 c would reach 0 after about 140 halvings (mnist50 pairs did, and then never
+    ended); the reference's float64 c would not. So a halving that would take c below TINY
+    is owed instead: c stays, debt grows. Returns (c, debt).
+    """
+    fits = c / 2 >= TINY
+    return ops.where(fits, c / 2, c), ops.where(fits, debt, debt + 1)
+
+
+def grow_const(c: Tensor, debt: Tensor, factor: float) -> tuple[Tensor, Tensor]:
+    """c * factor for reduce_const: the growth first pays back owed halvings, as many as keep
+    c at or above TINY, so c * 2**-debt is the reference's c * factor. Returns (c, debt)."""
+    c = c * factor
+    pay = ops.minimum(debt, ops.maximum(ops.cast(ops.floor(ops.log2(c / TINY)), "int32"), 0))
+    return c / ops.power(2.0, ops.cast(pay, "float32")), debt - pay
+
+
+def effective_const(c: Tensor, debt: Tensor) -> Tensor:
+    """The constant the loss sees, c * 2**-debt in float32 (0 once it underflows), as the
+    reference's float32 loss sees its float64 c."""
+    return c * ops.power(2.0, -ops.cast(debt, "float32"))
+
+
 def _step_fn(
     model: keras.Model, learning_rate: float, max_iterations: int,
     largest_const: float, const_factor: float, reduce_const: bool = False,
@@ -93,12 +126,14 @@ def _step_fn(
     """
 
     def one_step(s: State) -> State:
+        const = effective_const(s["c"], s["debt"]) if reduce_const else s["c"]
+
         def loss_fn(w: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
             x_new = from_tanh_space(w) * s["free"] + (1.0 - s["free"]) * s["x0"]
             real, other = cw_batch.target_and_other(model(x_new, training=False), s["onehot"])
             hinge = ops.maximum(other - real + MARGIN, 0.0)
             dist = ops.sum(ops.square(x_new - s["x0"]), axis=(1, 2, 3))
-            return s["c"] * hinge + dist, (x_new, hinge)
+            return const * hinge + dist, (x_new, hinge)
 
         _, (x_new, hinge), grad = autodiff.value_and_grad_aux(loss_fn, s["w"])
         run = ~s["ended"]
@@ -108,18 +143,28 @@ def _step_fn(
         it = s["it"] + ops.cast(going, "int32")
         # max_iterations at one c without success: double c, keep w and Adam's state.
         more = going & (it >= max_iterations)
-        c = ops.where(more, s["c"] * const_factor, s["c"])
+        if reduce_const:
+            grown, grown_debt = grow_const(s["c"], s["debt"], const_factor)
+            c, debt = ops.where(more, grown, s["c"]), ops.where(more, grown_debt, s["debt"])
+            failed = more & (effective_const(c, debt) >= largest_const)
+        else:
+            c = ops.where(more, s["c"] * const_factor, s["c"])
+            failed = more & (c >= largest_const)
         # No free pixel left: nothing can move, so the round has failed already.
         stuck = going & (ops.sum(s["free"], axis=(1, 2, 3)) == 0)
-        failed = (more & (c >= largest_const)) | stuck
+        failed = failed | stuck
         s = {**cw_batch.adam_step(s, grad, going, learning_rate), "c": c,
              "it": ops.where(more, 0, it), "steps": s["steps"] + ops.cast(run, "int32")}
 
         # A solved round: keep its solution, freeze pixels, start the next round there with
-        # the same c. If nothing changed, x itself is adversarial: zero pixels, done (the
-        # reference gets there too, freezing one pixel per instantly solved round).
+        # the same c (reduce_const: half of it). If nothing changed, x itself is adversarial:
+        # zero pixels, done (the reference gets there too, freezing one pixel per instantly
+        # solved round).
         moved = ops.any(ops.abs(x_new - s["x0"]) >= CHANGED, axis=(1, 2, 3))
         again = solved & moved
+        if reduce_const:
+            halved, halved_debt = halve_const(c, debt)
+            s = {**s, "c": ops.where(again, halved, c), "debt": ops.where(again, halved_debt, debt)}
         return {
             **cw_batch.restart_adam(s, again, to_tanh_space(x_new, EPS_L0_LINF)),
             "free": ops.cond(  # sorting pixels costs, so only in steps that solve a round
@@ -130,8 +175,6 @@ def _step_fn(
             "x_best": ops.where(cw_batch.per_row(solved, x_new),
                                 ops.where(cw_batch.per_row(moved, x_new), x_new, s["x0"]), s["x_best"]),
             "it": ops.where(again, 0, s["it"]),
-            # reduce_const: the next round starts at half the c that solved this one
-            "c": ops.where(again, s["c"] / 2, s["c"]) if reduce_const else s["c"],
             "ended": s["ended"] | failed | (solved & ~moved),
         }
 
@@ -154,15 +197,15 @@ def attack(
     largest_const: c at which a round gives up; larger finds more, slower to fail.
     const_factor: growth of c after a failed value; smaller is more precise, slower.
     reduce_const: halve c after each solved round (the released code's REDUCE_CONST, off
-        there "faster to set to false"); may find fewer pixels, slower. Known bug: c is float32
-        here, and after ~140 halvings it underflows to 0, where a pair never ends
-        (docs/measurements/issue33_4b.md; the fix awaits the store's code equivalence proof).
+        there "faster to set to false"); may find fewer pixels, slower. Halvings below TINY
+        are counted, not applied (halve_const), so c never underflows to 0.
     run_options: batch_size, image_index, label, checkpoint (cw_batch.RunOptions).
     """
     def load(pairs: np.ndarray, x: np.ndarray, onehot: np.ndarray) -> L0State:
         # round_rows returns the shared fields as a plain State dict (dict[str, Any])
         return {**cw_batch.round_rows(pairs, x, onehot, initial_const),  # type: ignore[typeddict-item]
-                "free": np.ones((*x[pairs].shape[:3], 1), np.float32)}
+                "free": np.ones((*x[pairs].shape[:3], 1), np.float32),
+                **({"debt": np.zeros(len(pairs), np.int32)} if reduce_const else {})}
 
     one_step = _step_fn(model, learning_rate, max_iterations, largest_const, const_factor, reduce_const)
     meta = {
