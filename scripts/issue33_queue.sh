@@ -23,8 +23,7 @@ step PROFILE=mnist50 TARGET=figures                                          # m
 step PROFILE=cifar50 TARGET=results/cifar50/models/cifar10/distilled_T100.keras  # 4c: teacher, student
 step PROFILE=cifar50 TARGET=results/cifar50/models/cifar10/standard.keras
 
-# 4b's second half (C&W L0 with REDUCE_CONST) is answered on 43 of 45 pairs; its last two wait for
-# the fix of the float32 underflow of c (docs/measurements/issue33_4b.md): rerunning them now would hang.
+# 4b's second half (C&W L0 with REDUCE_CONST) is answered on all 45 pairs (docs/measurements/issue33_4b.md).
 
 step PROFILE=cifar50 TARGET=figures                                          # cifar50's attacks, REPORT.md
 echo "== done ($(date -u +%FT%TZ))"
