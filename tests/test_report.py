@@ -186,3 +186,22 @@ def test_an_attack_the_registry_marks_outside_the_paper_gets_no_judged_row(tmp_p
         assert any("EAD" in c for c in judged) and any("Square" in c for c in judged), judged
     else:
         assert judged == set()
+
+
+def test_a_logit_size_that_misses_the_paper_at_its_training_says_why_and_one_that_holds_does_not(tmp_path):
+    """The sizes are judged at the paper's 50 epochs only; one outside the band names the measured
+    why (issue 33), one inside carries none."""
+    def logits(standard_mean):
+        rows = [{"dataset": "mnist", "model": model, "reading": "abs_component", "mean": mean, "std": mean,
+                 "closer_reading": True, "test_images": 10000, "one_hot_images": one_hot}
+                for model, mean, one_hot in (("standard", standard_mean, 0), ("distilled_T100", 500.0, 9900))]
+        write_table(rows, list(rows[0]), tmp_path / "logit_norms", formats=("csv",))
+
+    tables(tmp_path, [])
+    claim = "mean L1 norm of the logits, standard network"
+    logits(9.25)
+    missed = row_of(build_report(tmp_path, config("mnist50")), claim)
+    assert f"**{FAILS}**" in missed and "issue33_logits.md" in missed
+    logits(6.0)
+    held = row_of(build_report(tmp_path, config("mnist50")), claim)
+    assert f"**{HOLDS}**" in held and "issue33_logits.md" not in held
