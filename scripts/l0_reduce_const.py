@@ -54,19 +54,39 @@ def subset(result: AttackResult, rows: np.ndarray) -> AttackResult:
     return AttackResult(**{k: getattr(result, k)[rows] for k in AttackResult.ARRAYS}, meta=result.meta)
 
 
+def read_state(ckpt: Checkpoint | None, option: str) -> dict[str, np.ndarray]:
+    """The checkpoint's arrays, only read: a wrong option leaves another run's checkpoint as it is."""
+    state = ckpt.load(discard=False) if ckpt is not None else None
+    if state is None:
+        raise SystemExit(f"{option}: no checkpoint of this run (give --checkpoint and the run's options; a "
+                         "checkpoint of other options is left as it is)")
+    return state
+
+
+def with_examples(off: AttackResult, model, x: np.ndarray, x_adv: np.ndarray, meta: dict,
+                  **arrays: np.ndarray) -> AttackResult:
+    """``off``'s pairs with the examples x_adv (option on): their L0 (NaN where the target is not
+    reached, as in every AttackResult) and success, and any other arrays given."""
+    success = np.argmax(model.predict(x_adv, verbose=0), axis=1) == off.target
+    l0 = np.where(success, distances(x, x_adv)[0], np.nan)
+    return AttackResult(**{**{k: getattr(off, k) for k in AttackResult.ARRAYS}, "x_adv": x_adv, "l0": l0,
+                           "success": success, **arrays}, meta=meta)
+
+
+def write(summary: dict, out: Path | None) -> None:
+    print(json.dumps(summary, indent=1))
+    if out:
+        out.write_text(json.dumps(summary, indent=1) + "\n")
+
+
 def summarize(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray, model, images: np.ndarray,
               out: Path | None) -> None:
     """The comparison on a checkpoint's pairs, for a run that has not finished (or cannot)."""
-    state = ckpt.load(discard=False) if ckpt is not None else None  # only read: a wrong option loses nothing
-    if state is None:
-        raise SystemExit("--summarize-checkpoint: no checkpoint of this run (give --checkpoint and the run's "
-                         "options; a checkpoint of other options is left as it is)")
+    state = read_state(ckpt, "--summarize-checkpoint")
     x_adv, in_flight = state["out/x_adv"].copy(), state["pair"]
     x_adv[in_flight] = state["dev/x_best"]  # each in-flight pair's last successful round
-    l0 = distances(x, x_adv)[0]
-    success = np.argmax(model.predict(x_adv, verbose=0), axis=1) == off.target
-    on = AttackResult(**{**{k: getattr(off, k) for k in AttackResult.ARRAYS}, "x_adv": x_adv, "l0": l0,
-                         "success": success}, meta=off.meta)
+    on = with_examples(off, model, x, x_adv, off.meta)
+    l0 = on.l0
     done = np.arange(len(l0)) < int(state["next_pair"])  # started ...
     done[in_flight] = False  # ... and finished
     summary = {
@@ -75,16 +95,14 @@ def summarize(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray, model, 
                       "l0_reduce_const_off": off.l0[in_flight].tolist(), "c": state["dev/c"].tolist()},
         "reduce_const_off": cases(off), "reduce_const_on_in_flight_at_last_success": cases(on),
         "finished_pairs": {"reduce_const_off": cases(subset(off, done)), "reduce_const_on": cases(subset(on, done)),
-                           "mean_l0_on_minus_off": float(np.mean(l0[done] - off.l0[done])),
+                           "mean_l0_on_minus_off": float(np.nanmean(l0[done] - off.l0[done])),
                            "on_smaller": int((l0[done] < off.l0[done]).sum()),
                            "on_larger": int((l0[done] > off.l0[done]).sum()),
                            "adam_steps_per_pair_on": float(state["out/iterations"][done].mean()),
                            "adam_steps_per_pair_off": float(off.iterations[done].mean())},
         "seconds_so_far": float(state["seconds"].sum()),
     }
-    print(json.dumps(summary, indent=1))
-    if out:
-        out.write_text(json.dumps(summary, indent=1) + "\n")
+    write(summary, out)
 
 
 def comparison(off: AttackResult, on: AttackResult) -> dict:
@@ -102,9 +120,7 @@ def restart_in_flight(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray,
     """Finish a checkpointed run whose in-flight pairs cannot resume: keep its finished pairs, attack the
     in-flight ones again from the start, and those not started. For the two pairs whose float32 c
     underflowed to 0 before cw_l0.halve_const (a resumed pair would keep c = 0 and never end)."""
-    state = ckpt.load(discard=False) if ckpt is not None else None
-    if state is None:
-        raise SystemExit("--restart-in-flight: no checkpoint of this run (give --checkpoint and the run's options)")
+    state = read_state(ckpt, "--restart-in-flight")
     in_flight, queued = state["pair"], np.arange(int(state["next_pair"]), len(off.target))
     todo = np.concatenate([in_flight, queued])
     x_adv, iterations = state["out/x_adv"].copy(), state["out/iterations"].copy()
@@ -113,11 +129,8 @@ def restart_in_flight(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray,
     rerun = cw_l0.attack(model, x[todo], off.target[todo], label=off.label[todo],
                          image_index=off.image_index[todo], batch_size=batch_size, reduce_const=True, **options)
     x_adv[todo], iterations[todo] = rerun.x_adv, rerun.iterations
-    l0 = distances(x, x_adv)[0]
-    success = np.argmax(model.predict(x_adv, verbose=0), axis=1) == off.target
-    on = AttackResult(**{**{k: getattr(off, k) for k in AttackResult.ARRAYS}, "x_adv": x_adv,
-                         "l0": np.where(success, l0, np.nan), "success": success, "iterations": iterations},
-                      meta={**off.meta, **rerun.meta})
+    on = with_examples(off, model, x, x_adv, {**off.meta, **rerun.meta}, iterations=iterations)
+    l0 = on.l0
     summary = {
         **sources, "images": images.tolist(), "pairs": len(l0), "options": options,
         **comparison(off, on),
@@ -129,9 +142,7 @@ def restart_in_flight(ckpt: Checkpoint | None, off: AttackResult, x: np.ndarray,
         "pairs_not_started_before": len(queued),
         "seconds": {"checkpointed_run": float(state["seconds"].sum()), "restart": time.perf_counter() - start},
     }
-    print(json.dumps(summary, indent=1))
-    if out:
-        out.write_text(json.dumps(summary, indent=1) + "\n")
+    write(summary, out)
 
 
 def main() -> None:
@@ -181,9 +192,7 @@ def main() -> None:
         "options": options, **comparison(off, on),
         "seconds_on_this_run": seconds,  # a resumed run: this process only
     }
-    print(json.dumps(summary, indent=1))
-    if args.out:
-        args.out.write_text(json.dumps(summary, indent=1) + "\n")
+    write(summary, args.out)
 
 
 if __name__ == "__main__":
