@@ -72,7 +72,8 @@ help:
 	@echo "               the workflow (default: everything of the profile); restores what the store holds"
 	@echo "               (PROFILE=<name> is config/<name>.yaml; quick, the default, is config.yaml; see config/README.md)"
 	@echo "make figures   every table, figure and REPORT.md of paper_outputs/PROFILE from the store alone"
-	@echo "               (no training, no attack; stops and says what is missing otherwise)"
+	@echo "               (no training, no attack; stops and says what is missing otherwise); TARGET=network_tables:"
+	@echo "               only the networks' tables (accuracy, logit sizes), for a profile whose attacks have not run"
 	@echo "make verify    rebuild paper_outputs/PROFILE from the store in a temporary worktree and compare it"
 	@echo "               with what is committed (N of M identical; exit 1 on a real difference)"
 	@echo "make rerun [PAIRS=3] [SEED=0] [RERUN_FILES=...]  rerun PAIRS random pairs of every attack result of"
@@ -135,21 +136,23 @@ dry-run: $(STAMP)
 
 EXPENSIVE_RULES := train_standard|train_half|train_init|train_teacher|train_distilled|logits|attack|fragility|transfer_examples|robustness
 
+# TARGET=network_tables: only the tables its networks make (a profile whose attacks have not run yet).
+FIGURES_TARGET = $(or $(TARGET),figures)
 figures: $(STAMP)
 	$(CHECK_LOCK)
 	@test -f $(CONFIGFILE) || { $(NO_PROFILE); }
-	@$(BIN)/snakemake figures -n $(SNAKEMAKE_OPTS) > $(VENV)/figures-plan.txt 2>&1 || { cat $(VENV)/figures-plan.txt; exit 1; }
+	@$(BIN)/snakemake $(FIGURES_TARGET) -n $(SNAKEMAKE_OPTS) > $(VENV)/figures-plan.txt 2>&1 || { cat $(VENV)/figures-plan.txt; exit 1; }
 	@awk '/^(local)?rule /{r=$$2} /^ +output:/ && r ~ /^($(EXPENSIVE_RULES)):$$/ {sub(/^ +output: /, ""); print r " " $$0}' \
 		$(VENV)/figures-plan.txt > $(VENV)/figures-missing.txt
 	@if test -s $(VENV)/figures-missing.txt; then grep '^store: ' $(VENV)/figures-plan.txt || true; \
 		cat $(VENV)/figures-missing.txt; \
 		echo "store/$(PROFILE) has no usable entry for what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute (the store: lines say why an entry was refused): make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
-	$(BIN)/snakemake figures $(SNAKEMAKE_OPTS)
+	$(BIN)/snakemake $(FIGURES_TARGET) $(SNAKEMAKE_OPTS)
 
 # paper_outputs/PROFILE rebuilt from store/PROFILE in a temporary worktree of HEAD and compared
 # with what is committed: "N of M identical", each difference named; exit 1 on a real one.
 verify: $(STAMP)
-	$(BIN)/python scripts/verify_outputs.py "$(PROFILE)" $(if $(DATA_MIRROR),--mirror "$$CW_DATA_MIRROR_ARG") --cores $(CORES)
+	$(BIN)/python scripts/verify_outputs.py "$(PROFILE)" $(if $(DATA_MIRROR),--mirror "$$CW_DATA_MIRROR_ARG") --cores $(CORES) --target $(FIGURES_TARGET)
 
 # PAIRS random pairs (drawn with SEED) of each stored attack result rerun and compared, and each stored
 # network's test accuracy re-evaluated, on the prepared data (made first); report in results/PROFILE/rerun.json.

@@ -35,6 +35,13 @@ rule figures:
         compared_outputs(),
 
 
+# The tables its networks alone make: test accuracy and logit sizes (make figures TARGET=network_tables:
+# a profile whose networks are stored before its attacks have run).
+rule network_tables:
+    input:
+        network_tables(),
+
+
 # A manifest rewritten by this run leaves the lineage nodes only its old version referenced:
 # remove them once every job has finished (while jobs run, one may be writing nodes).
 onsuccess:

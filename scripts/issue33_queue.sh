@@ -25,5 +25,9 @@ step PROFILE=cifar50 TARGET=results/cifar50/models/cifar10/standard.keras
 
 # 4b's second half (C&W L0 with REDUCE_CONST) is answered on all 45 pairs (docs/measurements/issue33_4b.md).
 
+step PROFILE=cifar50 TARGET=network_tables                                   # 4c: accuracy, logit sizes
+# Table VI's C&W rows first (the paper's claim on the distilled network), then the rest.
+a=results/cifar50/attacks/cifar10/distilled_T100
+step PROFILE=cifar50 TARGET="$a/l2.json $a/linf.json $a/l0.json"
 step PROFILE=cifar50 TARGET=figures                                          # cifar50's attacks, REPORT.md
 echo "== done ($(date -u +%FT%TZ))"

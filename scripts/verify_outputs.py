@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """make verify: rebuild a profile's committed paper outputs from its store and compare.
 
-    python scripts/verify_outputs.py PROFILE [--mirror DIR] [--cores N] [--keep]
+    python scripts/verify_outputs.py PROFILE [--mirror DIR] [--cores N] [--target RULE] [--keep]
 
 In a temporary worktree of HEAD (the working tree is left as it was): every table, figure,
 REPORT.md and verdicts.json of paper_outputs/PROFILE/ is rebuilt with ``snakemake figures`` from
-store/PROFILE alone (no training, no attack: it stops and names the jobs where the store lacks
+store/PROFILE alone (``--target network_tables``: only the networks' tables, for a profile whose
+attacks have not run yet; no training, no attack: it stops and names the jobs where the store lacks
 one), then compared file by file with the committed ones (cw_distillation.compare: the same
 bytes, or differing only in the run's own time fields; provenance manifests are not compared).
 It prints "N of M identical" and each file that differs, with how; exit 0 when nothing differs
@@ -39,8 +40,10 @@ def git(*args: str, cwd: Path = REPO) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
 
 
-def snakemake(tree: Path, profile: str, mirror: str | None, cores: int, *extra: str) -> subprocess.CompletedProcess:
-    cmd = [str(BIN / "snakemake"), "figures", "--cores", str(cores), "--configfile", config_file(profile), *extra]
+def snakemake(
+    tree: Path, profile: str, mirror: str | None, cores: int, *extra: str, target: str = "figures"
+) -> subprocess.CompletedProcess:
+    cmd = [str(BIN / "snakemake"), target, "--cores", str(cores), "--configfile", config_file(profile), *extra]
     if mirror:
         cmd += ["--config", f'data={{mirror: "{Path(mirror).resolve()}"}}']
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
@@ -48,7 +51,7 @@ def snakemake(tree: Path, profile: str, mirror: str | None, cores: int, *extra: 
 
 
 def missing_jobs(plan: str) -> list[str]:
-    """The expensive jobs a dry run of ``figures`` lists: what the store lacks."""
+    """The expensive jobs a dry run of the target lists: what the store lacks."""
     found, rule = [], None
     for line in plan.splitlines():
         m = re.match(r"^(?:local)?rule (\w+):", line)
@@ -65,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("profile")
     parser.add_argument("--mirror", help="local folder of the official dataset files (data.mirror)")
     parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--target", default="figures",
+                        help="the rule rebuilt (figures; network_tables: only the networks' tables)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary worktree")
     args = parser.parse_args(argv)
     profile = args.profile
@@ -85,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         shutil.copytree(tree / committed, before / committed)
         shutil.rmtree(tree / committed)
-        plan = snakemake(tree, profile, args.mirror, args.cores, "-n")
+        plan = snakemake(tree, profile, args.mirror, args.cores, "-n", target=args.target)
         if plan.returncode:
             print(plan.stdout[-3000:] + plan.stderr[-3000:], file=sys.stderr)
             return 2
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"{committed} from it", file=sys.stderr)
             return 2
         print(f"rebuilding {committed} from store/{profile} in {tree} ...", flush=True)
-        run = snakemake(tree, profile, args.mirror, args.cores)
+        run = snakemake(tree, profile, args.mirror, args.cores, target=args.target)
         if run.returncode:
             print(run.stdout[-3000:] + run.stderr[-3000:], file=sys.stderr)
             return 2

@@ -88,6 +88,17 @@ def test_compare_with_adds_the_table_of_moved_verdicts_to_figures_and_a_missing_
     assert "paper_outputs/tiny/tables/verdicts_vs_base.md" in result.stdout
 
 
+def test_network_tables_make_the_networks_tables_without_any_attack(tmp_path):
+    """make figures TARGET=network_tables (a profile whose networks are stored before its attacks have
+    run, as cifar50 was): test accuracy and logit sizes, planned with the trainings and logits only."""
+    result = snakemake("network_tables", "-n", "--directory", str(tmp_path), "--configfile", str(TINY),
+                       cwd=tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = planned_jobs(result.stdout + result.stderr)
+    assert {"table_model_accuracy", "table_logit_norms", "logits", "train_distilled"} <= jobs
+    assert not jobs & {"attack", "fragility", "table4_undistilled", "replication_report"}, jobs
+
+
 def test_every_table_and_figure_step_is_given_the_code_that_shapes_it(tmp_path):
     """Each table and figure rule lists its code as an input (a change reruns it, never a training or an
     attack) and passes it with --code, so that its manifest records it and audit names it once it changes

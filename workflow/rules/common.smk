@@ -406,11 +406,20 @@ def figure_key(wildcards, output):
     return FIGURES[os.path.basename(table_base(wildcards, output))][0]
 
 
+NETWORK_TABLES = ("model_accuracy", "logit_norms")
+
+
+def network_tables():
+    """The tables made from the networks alone (no attack): a stored profile's first outputs."""
+    return [
+        f"{OUTPUTS}/tables/{t}.{ext}" for t in NETWORK_TABLES for ext in TABLE_FORMATS
+    ]
+
+
 def paper_outputs():
     """Every table and figure of the profile (an experiment it leaves out: none of its own)."""
     tables = [
-        "model_accuracy",
-        "logit_norms",
+        *NETWORK_TABLES,
         "table4_undistilled",
         "table6_distilled",
         "fragility",
