@@ -120,6 +120,17 @@ define CHECK_LOCK
 		echo "A previous run was killed and left its lock in .snakemake/locks; no other run is going here, so: make unlock, then rerun (unfinished jobs rerun; attacks resume from their checkpoints)."; exit 2; fi
 endef
 
+# Snakemake's lock does not keep a second run of one profile out: a run that ends removes the whole
+# .snakemake/locks folder, the locks of the runs still going too (snakemake 9.27, persistence/file.py,
+# _delete_locks). So a run of PROFILE going here (a snakemake with its --configfile, not a dry run) stops
+# a second one, which would train and write the same files. Runs of other profiles may go side by side.
+define CHECK_RUNNING
+	@for p in $$(pgrep -f 'bin/[s]nakemake .*--configfile $(CONFIGFILE)( |$$)'); do \
+		[ "$$(cat /proc/$$p/comm)" = snakemake ] && [ "$$(readlink /proc/$$p/cwd)" = "$(CURDIR)" ] || continue; \
+		tr '\0' ' ' < /proc/$$p/cmdline | grep -qE ' (-n|--dry-run)( |$$)' && continue; \
+		echo "A run of PROFILE=$(PROFILE) is already going here (snakemake, pid $$p): a second would train and write the same files. Wait for it to end, or stop it (kill $$p), then rerun."; exit 2; done
+endef
+
 install: $(STAMP) $(GPU_STAMP)
 
 $(VENV)/.installed-gpu: $(STAMP)
@@ -128,6 +139,7 @@ $(VENV)/.installed-gpu: $(STAMP)
 
 replicate: $(STAMP) $(GPU_STAMP)
 	$(CHECK_LOCK)
+	$(CHECK_RUNNING)
 	@test -f $(CONFIGFILE) || { $(NO_PROFILE); }
 	$(BIN)/snakemake $(TARGET) $(SNAKEMAKE_OPTS)
 
@@ -140,6 +152,7 @@ EXPENSIVE_RULES := train_standard|train_half|train_init|train_teacher|train_dist
 FIGURES_TARGET = $(or $(TARGET),figures)
 figures: $(STAMP)
 	$(CHECK_LOCK)
+	$(CHECK_RUNNING)
 	@test -f $(CONFIGFILE) || { $(NO_PROFILE); }
 	@$(BIN)/snakemake $(FIGURES_TARGET) -n $(SNAKEMAKE_OPTS) > $(VENV)/figures-plan.txt 2>&1 || { cat $(VENV)/figures-plan.txt; exit 1; }
 	@awk '/^(local)?rule /{r=$$2} /^ +output:/ && r ~ /^($(EXPENSIVE_RULES)):$$/ {sub(/^ +output: /, ""); print r " " $$0}' \

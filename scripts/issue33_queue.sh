@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 mirror=${DATA_MIRROR:-../shared/datasets}
 
 # A replicate already running here (started by hand) finishes first: two runs on one profile collide.
-while pgrep -f "make replicate PROFILE=" >/dev/null; do sleep 60; done
+while pgrep -f "make replicate .*PROFILE=" >/dev/null; do sleep 60; done
 
 step() {
     echo "== $* ($(date -u +%FT%TZ))"

@@ -4,6 +4,7 @@
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -35,3 +36,22 @@ def test_make_help_names_every_profile_and_the_install_target():
     usage = next(line for line in result.stdout.splitlines() if line.startswith("make replicate"))
     assert all(re.search(rf"[=|]{name}[|\]]", usage) for name in names), (names, usage)
     assert re.search(r"^make install ", result.stdout, re.M)
+
+
+def test_make_refuses_a_second_run_of_a_profile_going_here(tmp_path):
+    """Snakemake's lock lets a second run of one profile through once any run here ends (that removes the
+    whole .snakemake/locks): two CIFAR-10 trainings once wrote one checkpoint side by side. make checks."""
+    fake = tmp_path / "bin" / "snakemake"  # a process named snakemake, running here with tiny's config
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nsleep 60\n")
+    fake.chmod(0o755)
+    running = subprocess.Popen([str(fake), "--cores", "1", "--configfile", "config/tiny.yaml"], cwd=REPO)
+    try:
+        time.sleep(0.5)
+        args = ["make", "-s", "replicate", "PROFILE=tiny", "TARGET=no_such_target", "STAMP=", "GPU_STAMP="]
+        result = subprocess.run(args, cwd=REPO, capture_output=True, text=True, timeout=120)
+    finally:
+        running.kill()
+        running.wait()
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"A run of PROFILE=tiny is already going here (snakemake, pid {running.pid})" in result.stdout
