@@ -205,3 +205,21 @@ def test_a_logit_size_that_misses_the_paper_at_its_training_says_why_and_one_tha
     logits(6.0)
     held = row_of(build_report(tmp_path, config("mnist50")), claim)
     assert f"**{HOLDS}**" in held and "issue33_logits.md" not in held
+
+
+def test_the_cifar10_distilled_networks_rows_point_to_the_50_epoch_measurement_on_short_training(tmp_path):
+    """Issue 33, 4c: cifar10's distilled network far less accurate than its standard one, and its softmax
+    one-hot on a third of the images, are its 10 epochs; cifar50's own rows need no such pointer."""
+    write_table([{"dataset": "cifar10", "model": m, "test_accuracy": a, "test_images": 10000}
+                 for m, a in (("standard", 0.741), ("distilled_T100", 0.506))],
+                ["dataset", "model", "test_accuracy", "test_images"], tmp_path / "model_accuracy", formats=("csv",))
+    write_table([{"dataset": "cifar10", "model": m, "reading": "l1_norm", "mean": mean, "std": mean,
+                  "closer_reading": None, "test_images": 10000, "one_hot_images": k}
+                 for m, mean, k in (("standard", 32.2, 0), ("distilled_T100", 1884.0, 3112))],
+                ["dataset", "model", "reading", "mean", "std", "closer_reading", "test_images", "one_hot_images"],
+                tmp_path / "logit_norms", formats=("csv",))
+    tables(tmp_path, [])
+    for claim in ("the distilled network is about as accurate", "float32 softmax is exactly one-hot"):
+        short = row_of(build_report(tmp_path, config("cifar10")), claim)
+        assert f"**{FAILS}**" in short and "issue33_4c.md" in short, short
+        assert "issue33_4c.md" not in row_of(build_report(tmp_path, config("cifar50")), claim)
