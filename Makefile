@@ -159,7 +159,7 @@ figures: $(STAMP)
 		$(VENV)/figures-plan.txt > $(VENV)/figures-missing.txt
 	@if test -s $(VENV)/figures-missing.txt; then grep '^store: ' $(VENV)/figures-plan.txt || true; \
 		cat $(VENV)/figures-missing.txt; \
-		echo "store/$(PROFILE) has no usable entry for what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute (the store: lines say why an entry was refused): make replicate PROFILE=$(PROFILE) computes them"; exit 2; fi
+		echo "store/$(PROFILE) has no usable entry for what the $$(wc -l < $(VENV)/figures-missing.txt) jobs above compute (the store: lines say why an entry was refused): make replicate PROFILE=$(PROFILE) computes them$(if $(TARGET),,; make figures PROFILE=$(PROFILE) TARGET=network_tables makes the tables of its networks alone)"; exit 2; fi
 	$(BIN)/snakemake $(FIGURES_TARGET) $(SNAKEMAKE_OPTS)
 
 # paper_outputs/PROFILE rebuilt from store/PROFILE in a temporary worktree of HEAD and compared
