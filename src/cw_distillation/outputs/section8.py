@@ -43,12 +43,17 @@ WHY_SHORT_TRAINING_NETWORK = {
 }
 
 
+def trained_short(inputs: Inputs, dataset: str) -> bool:
+    """Whether the profile trains the dataset's networks fewer epochs than the paper (50)."""
+    return inputs.sc["epochs"].get(dataset, 0) < lookup("models.training.epochs")
+
+
 def network_note(inputs: Inputs, dataset: str, claim_id: str) -> str:
     """The why of a row about the networks: their accuracies, and on networks trained fewer epochs than
     the paper's the measured effect of the short training, where issue 33 measured one."""
     note = accuracy_note(inputs, dataset)
     why = WHY_SHORT_TRAINING_NETWORK.get((dataset, claim_id))
-    if why and inputs.sc["epochs"].get(dataset, 0) < lookup("models.training.epochs"):
+    if why and trained_short(inputs, dataset):
         return f"{note}; {why}" if note else why
     return note
 
@@ -154,8 +159,7 @@ WHY_SHORT_TRAINING = {
 def _short_training_why(inputs: Inputs, dataset: str, network: str, attack: str, case: str) -> str:
     """The measured why of a distance row on networks trained fewer epochs than the paper's, or ''."""
     cases, why = WHY_SHORT_TRAINING.get((dataset, network, attack), ((), ""))
-    short = inputs.sc["epochs"].get(dataset, 0) < lookup("models.training.epochs")
-    return f"; {why}" if short and case in cases else ""
+    return f"; {why}" if trained_short(inputs, dataset) and case in cases else ""
 
 
 def cw_claims(inputs: Inputs) -> list[Claim]:
